@@ -1,0 +1,125 @@
+"""Run a workbook for a client: validate first, execute with papermill, write atomically."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .assemble import assemble
+from .content import load_library
+from .errors import BuildError, HandoutsError
+from .html import render_html
+from .pdf import private_dir, write_pdf
+from .profile import Profile, load_profile, to_parameters, validate
+from .resources import workbook_path
+
+DEFAULT_WORKBOOK = "connection"
+
+
+def _ipc_kernel_manager():
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import CaselessStrEnum
+
+    class IPCKernelManager(AsyncKernelManager):
+        """A kernel manager talking over private Unix sockets, not localhost TCP.
+
+        Client names and notes travel between papermill and the kernel; IPC sockets live
+        in the user's private runtime folder instead of an unencrypted TCP port.
+        """
+
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+    return IPCKernelManager
+
+
+def output_paths(output_dir: str | Path, profile: Profile, workbook: str) -> tuple[Path, Path]:
+    """Return ``<output>/<client-id>/<date>-<workbook>`` .pdf and .ipynb paths."""
+    root = Path(output_dir).expanduser().resolve()
+    folder = root / profile.client_id
+    if folder.parent != root:  # client_id is a validated slug; this is a second lock
+        raise BuildError("client id would write outside the output folder",
+                         field="client_id")
+    stem = f"{profile.session_date.isoformat()}-{workbook}"
+    return folder / f"{stem}.pdf", folder / f"{stem}.ipynb"
+
+
+def build_handout(
+    params: Mapping[str, Any],
+    output_dir: str | Path = "output",
+    workbook: str = DEFAULT_WORKBOOK,
+) -> Path:
+    """Validate *params*, assemble, render and write the PDF; return its path.
+
+    This is the whole pipeline in one call, for a notebook cell or a script.
+    """
+    profile = validate(dict(params))
+    library = load_library(profile.practice_library or None, profile.language)
+    handout = assemble(profile, library)
+    html = render_html(handout)
+    pdf_path, _ = output_paths(output_dir, profile, workbook)
+    return write_pdf(html, pdf_path, fillable=profile.fillable,
+                     extra_files=[profile.practice_logo] if profile.practice_logo else [])
+
+
+def _cell_error(exc: Exception) -> str:
+    ename = getattr(exc, "ename", type(exc).__name__)
+    evalue = getattr(exc, "evalue", str(exc))
+    # Errors raised on purpose by handouts inside the kernel carry their own message.
+    return f"{ename}: {evalue}".strip()
+
+
+def build(
+    profile_path: str | Path,
+    output_dir: str | Path = "output",
+    workbook: str = DEFAULT_WORKBOOK,
+    *,
+    record: bool = True,
+    timeout: int = 600,
+) -> Path:
+    """Execute *workbook* with papermill for one client profile; return the PDF path.
+
+    The profile is validated and its choices checked before any kernel starts. The
+    executed notebook is written beside the PDF (the record) unless *record* is false.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    profile = load_profile(profile_path)
+    library = load_library(profile.practice_library or None, profile.language)
+    assemble(profile, library, file=profile_path)  # fail fast on unknown ids
+    notebook = workbook_path(workbook)
+    output_dir = Path(output_dir).expanduser().resolve()
+    pdf_path, record_path = output_paths(output_dir, profile, workbook)
+    private_dir(pdf_path.parent)
+
+    parameters = {**to_parameters(profile), "output_dir": str(output_dir)}
+    fd, tmp = tempfile.mkstemp(dir=pdf_path.parent, prefix=".tmp-", suffix=".ipynb")
+    os.close(fd)
+    logging.getLogger("papermill").setLevel(logging.WARNING)
+    try:
+        papermill.execute_notebook(
+            str(notebook), tmp, parameters=parameters, progress_bar=False,
+            log_output=False, execution_timeout=timeout, report_mode=False,
+            kernel_manager_class=_ipc_kernel_manager(),
+        )
+        if record:
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, record_path)
+    except PapermillExecutionError as exc:
+        raise BuildError(f"the workbook failed: {_cell_error(exc)}",
+                         file=f"client {profile.client_id}", field=f"{workbook}.ipynb") from None
+    except HandoutsError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - kernel death, timeouts, I/O: one clear line
+        raise BuildError(f"the workbook could not run: {type(exc).__name__}: {exc}",
+                         file=f"client {profile.client_id}", field=f"{workbook}.ipynb") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    if not pdf_path.is_file():
+        raise BuildError("the workbook ran but wrote no PDF",
+                         file=f"client {profile.client_id}", field=f"{workbook}.ipynb")
+    return pdf_path

@@ -1,0 +1,126 @@
+"""The `handouts` command: a thin layer over the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import HandoutsError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="handouts")
+def cli() -> None:
+    """Build psychoeducation handouts for couples and sex therapy clients."""
+
+
+@cli.command()
+@click.argument("profile", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", "output_dir", default="output", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+@click.option("-w", "--workbook", default="connection", show_default=True,
+              help="Bundled workbook to run.")
+@click.option("--no-record", is_flag=True,
+              help="Do not keep the executed notebook (it holds the client's parameters).")
+def build(profile: Path, output_dir: Path, workbook: str, no_record: bool) -> None:
+    """Build one client's handout from a PROFILE (YAML) by running the workbook."""
+    from .build import build as run_build
+
+    click.echo(run_build(profile, output_dir, workbook, record=not no_record))
+
+
+@cli.command()
+@click.option("-o", "--output", "output_dir", default="output", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+def demo(output_dir: Path) -> None:
+    """Build the bundled fictional example clients into OUTPUT."""
+    from .build import build as run_build
+    from .resources import examples_dir
+
+    profiles = sorted((examples_dir() / "clients").glob("*.yaml"))
+    for number, profile in enumerate(profiles, start=1):
+        click.echo(f"[{number}/{len(profiles)}] building {profile.stem} ...", err=True)
+        click.echo(run_build(profile, output_dir))
+
+
+@cli.command("library")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--language", default="en", show_default=True, help="Library language.")
+@click.option("--practice-library", type=click.Path(file_okay=False, path_type=Path),
+              help="A practice folder of modules that add to or override the defaults.")
+def library_cmd(as_json: bool, language: str, practice_library: Path | None) -> None:
+    """List the modules you can choose: id, kind, title, minutes, language."""
+    from .content import load_library
+
+    lib = load_library(practice_library, language)
+    rows = [
+        {"id": m.id, "kind": m.kind, "title": m.title, "minutes": m.minutes,
+         "language": m.language}
+        for kind in ("article", "worksheet", "script") for m in lib.of_kind(kind)
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    width = max(len(r["id"]) for r in rows)
+    list_name = {"article": "modules", "worksheet": "rituals", "script": "scripts"}
+    for r in rows:
+        click.echo(f"{r['id']:<{width}}  {list_name[r['kind']]:<8} {r['minutes']:>2} min  "
+                   f"{r['language']}  {r['title']}")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--practice-library", type=click.Path(file_okay=False, path_type=Path),
+              help="Also check a practice folder of modules.")
+def check(files: tuple[Path, ...], practice_library: Path | None) -> None:
+    """Validate the library, the templates and any client PROFILE files given."""
+    from .assemble import assemble
+    from .content import check_library, load_library
+    from .html import environment
+    from .profile import load_profile
+
+    problems: list[str] = [str(p) for p in check_library(practice_library)]
+    env = environment()
+    for name in env.list_templates(extensions=("j2",)):
+        try:
+            env.get_template(name)
+        except Exception as exc:  # noqa: BLE001 - any template error is a finding
+            problems.append(f"{name}: template error: {exc}")
+    for path in files:
+        try:
+            profile = load_profile(path)
+            lib = load_library(profile.practice_library or practice_library, profile.language)
+            assemble(profile, lib, file=path)
+        except HandoutsError as exc:
+            problems.append(str(exc))
+    for line in problems:
+        click.echo(line, err=True)
+    if problems:
+        raise SystemExit(1)
+    click.echo(f"ok: library, templates{f' and {len(files)} profile(s)' if files else ''}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI with *argv*; return the exit status instead of raising SystemExit."""
+    try:
+        cli.main(args=argv, prog_name="handouts", standalone_mode=False)
+    except HandoutsError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return 1
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""The one exception family: every message says which file, which field, what is valid."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class HandoutsError(Exception):
+    """Base class for every error handouts raises on purpose."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: object | None = None,
+        field: str | None = None,
+        choices: Iterable[str] | None = None,
+    ) -> None:
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.field = field
+        self.choices = sorted(choices) if choices is not None else None
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        where = ": ".join(p for p in (self.file, self.field) if p)
+        text = f"{where}: {self.message}" if where else self.message
+        if self.choices is not None:
+            text += f" (valid: {', '.join(self.choices) if self.choices else 'none'})"
+        return text
+
+
+class LibraryError(HandoutsError):
+    """A content module or the library itself is invalid."""
+
+
+class ProfileError(HandoutsError):
+    """A client profile, practice file or parameter is invalid."""
+
+
+class RenderError(HandoutsError):
+    """A template or the PDF renderer failed."""
+
+
+class BuildError(HandoutsError):
+    """Executing a workbook failed."""

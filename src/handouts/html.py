@@ -1,0 +1,119 @@
+"""Render a Handout to HTML with Jinja2 templates and markdown-it-py."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import jinja2
+import yaml
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from .assemble import Handout
+from .errors import RenderError
+from .resources import font_files, templates_dir
+
+TEMPLATE = "handout.html.j2"
+
+
+@cache
+def _trusted_markdown() -> MarkdownIt:
+    # Library content is ours, but raw HTML is still off: Markdown is the only markup.
+    return MarkdownIt("commonmark", {"html": False, "typographer": True}).enable(
+        ["replacements", "smartquotes"]
+    )
+
+
+@cache
+def _untrusted_markdown() -> MarkdownIt:
+    # Client-supplied text: no HTML, no links or images (nothing to fetch or follow).
+    md = MarkdownIt("commonmark", {"html": False, "typographer": True})
+    md.enable(["replacements", "smartquotes"])
+    md.disable(["image", "link", "autolink", "html_inline", "html_block", "reference"])
+    return md
+
+
+def markdown(text: str) -> Markup:
+    """Render trusted library Markdown to HTML."""
+    return Markup(_trusted_markdown().render(text or ""))  # noqa: S704 - HTML is off
+
+
+def markdown_inline(text: str) -> Markup:
+    """Render one line of trusted library Markdown without a paragraph wrapper."""
+    return Markup(_trusted_markdown().renderInline(text or ""))  # noqa: S704
+
+
+def client_markdown(text: str) -> Markup:
+    """Render untrusted client Markdown (the personal note): escaped, nothing fetched."""
+    return Markup(_untrusted_markdown().render(text or ""))  # noqa: S704
+
+
+def _finalize(value: object) -> object:
+    if value is None:
+        raise RenderError("a template printed a missing value (None)", field="template")
+    return value
+
+
+def environment(extra_templates: str | Path | None = None) -> jinja2.Environment:
+    """Return the Jinja environment: autoescape always on, undefined names are errors."""
+    search = [str(extra_templates)] if extra_templates else []
+    search.append(str(templates_dir()))
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(search),
+        autoescape=True,  # forced on for every template, whatever its name
+        undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["markdown"] = markdown
+    env.filters["markdown_inline"] = markdown_inline
+    env.filters["client_markdown"] = client_markdown
+    return env
+
+
+def labels(language: str) -> dict[str, str]:
+    """Return the template's fixed words (headings, labels) for *language*."""
+    path = templates_dir() / "labels.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {**data["en"], **data.get(language, {})}
+
+
+def font_faces() -> list[dict[str, str]]:
+    """Return @font-face descriptors for the bundled fonts, as file URLs."""
+    faces = []
+    for family, files in font_files().items():
+        for path, weight, style in files:
+            faces.append({
+                "family": family,
+                "url": path.as_uri(),
+                "weight": str(weight) if weight else "200 900",
+                "style": style,
+            })
+    return faces
+
+
+def render_html(handout: Handout, extra_templates: str | Path | None = None) -> str:
+    """Render *handout* to a complete HTML document."""
+    profile = handout.profile
+    logo = Path(profile.practice_logo) if profile.practice_logo else None
+    if logo is not None and not logo.is_file():
+        raise RenderError("logo file not found", file=logo, field="practice_logo")
+    if logo is not None and logo.suffix.lower() not in (".svg", ".png", ".jpg", ".jpeg"):
+        raise RenderError("logo must be an SVG, PNG or JPEG file", file=logo,
+                          field="practice_logo", choices=(".svg", ".png", ".jpg", ".jpeg"))
+    try:
+        template = environment(extra_templates).get_template(TEMPLATE)
+        return template.render(
+            h=handout,
+            p=profile,
+            t=labels(profile.language),
+            fonts=font_faces(),
+            logo_url=logo.as_uri() if logo else "",
+        )
+    except jinja2.TemplateError as exc:
+        name = getattr(exc, "filename", None) or getattr(exc, "name", None) or TEMPLATE
+        line = getattr(exc, "lineno", None)
+        field = f"line {line}" if line else "template"
+        raise RenderError(f"template error: {exc}", file=name, field=field) from None

@@ -1,0 +1,126 @@
+"""Turn handout HTML into a PDF with WeasyPrint, fetching only the project's own files."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from .errors import RenderError
+from .resources import font_files, templates_dir
+
+
+def allowed_roots(extra_files: Iterable[str | Path] = ()) -> list[Path]:
+    """Return the folders and files the renderer may read: templates, fonts, extras."""
+    roots = [templates_dir().resolve()]
+    for files in font_files().values():
+        roots.extend(path.parent.resolve() for path, _, _ in files)
+    roots.extend(Path(p).resolve() for p in extra_files if p)
+    return sorted(set(roots))
+
+
+def _fetcher_class():
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+    class Refused(FatalURLFetchingError):
+        """A fetch outside the allowed files: stop the render, do not skip the resource."""
+
+    class ProjectFetcher(URLFetcher):
+        """Serve local files under the allowed roots; refuse everything else."""
+
+        def __init__(self, roots: list[Path]) -> None:
+            super().__init__(allowed_protocols={"file"}, allow_redirects=False,
+                             fail_on_errors=True)
+            self.roots = roots
+            self.refused: list[str] = []
+
+        def fetch(self, url: str, headers: dict | None = None):
+            parts = urlsplit(url)
+            if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+                self._refuse(url)
+            path = Path(unquote(parts.path)).resolve()
+            if not any(path == root or path.is_relative_to(root) for root in self.roots):
+                self._refuse(url)
+            if not path.is_file():
+                self._refuse(url)
+            return URLFetcherResponse(path.as_uri(), body=path.read_bytes())
+
+        def _refuse(self, url: str) -> None:
+            shown = url if len(url) <= 120 else url[:117] + "..."
+            self.refused.append(shown)
+            raise Refused(f"refused to fetch {shown}")
+
+    return ProjectFetcher, Refused
+
+
+def render_pdf(
+    html: str,
+    *,
+    fillable: bool = False,
+    extra_files: Iterable[str | Path] = (),
+) -> bytes:
+    """Render *html* to PDF bytes; any fetch outside the project's files fails the render."""
+    import weasyprint
+
+    fetcher_class, refused = _fetcher_class()
+    fetcher = fetcher_class(allowed_roots(extra_files))
+    base_url = templates_dir().resolve().as_uri() + "/"
+    try:
+        document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher)
+        return document.write_pdf(
+            pdf_forms=fillable,
+            pdf_variant="pdf/ua-1",
+            custom_metadata=False,
+            attachments=[],
+        )
+    except refused as exc:
+        raise RenderError(f"{exc}; only the project's templates, fonts and the practice logo "
+                          "may be used", field="url") from None
+
+
+def private_dir(path: Path) -> Path:
+    """Create *path* and its missing parents as private folders (0700)."""
+    missing = []
+    current = path
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700)
+        os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask
+    return path
+
+
+def atomic_write(path: str | Path, data: bytes) -> Path:
+    """Write *data* to *path* via a private temp file in the same folder, then replace."""
+    path = Path(path)
+    private_dir(path.parent)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_pdf(
+    html: str,
+    path: str | Path,
+    *,
+    fillable: bool = False,
+    extra_files: Iterable[str | Path] = (),
+) -> Path:
+    """Render *html* and write the PDF atomically to *path* (0600); return the path."""
+    data = render_pdf(html, fillable=fillable, extra_files=extra_files)
+    try:
+        return atomic_write(path, data)
+    except OSError as exc:
+        raise RenderError(f"cannot write the PDF: {exc.strerror or exc}", file=path) from None

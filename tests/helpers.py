@@ -1,0 +1,41 @@
+"""Helpers for the tests: profiles on disk and PDF inspection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pypdf
+
+
+def write_profile(folder: Path, text: str, name: str = "client.yaml") -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def pdf_text(path: Path) -> str:
+    reader = pypdf.PdfReader(str(path))
+    return "\n".join(page.extract_text() or "" for page in reader.pages)
+
+
+def normalise(text: str) -> str:
+    """Collapse whitespace and curly quotes so titles match however lines broke."""
+    return " ".join(text.replace("\u2019", "'").replace("\u201c", '"')
+                    .replace("\u201d", '"').split())
+
+
+def embedded_fonts(path: Path) -> dict[str, bool]:
+    """Map each font used in the PDF to whether its font program is embedded."""
+    reader = pypdf.PdfReader(str(path))
+    fonts: dict[str, bool] = {}
+    for page in reader.pages:
+        resources = page.get("/Resources") or {}
+        for font in (resources.get("/Font") or {}).values():
+            font = font.get_object()
+            descendants = font.get("/DescendantFonts")
+            target = descendants[0].get_object() if descendants else font
+            descriptor = target.get("/FontDescriptor")
+            descriptor = descriptor.get_object() if descriptor else {}
+            fonts[str(font.get("/BaseFont"))] = any(
+                key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3"))
+    return fonts

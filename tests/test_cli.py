@@ -1,0 +1,110 @@
+"""The command line: build, demo, library, check, and bad profiles."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+import sys
+
+import pytest
+from helpers import normalise, pdf_text, write_profile
+
+from handouts.cli import main
+
+GOOD = """\
+practice: ../practice.yaml
+client_id: cli-0007
+partners:
+  - name: Noor
+  - name: Ezra
+    pronouns: he/him
+session_date: 2026-12-05
+modules: [everyday-eroticism]
+rituals: [love-maps-check-in]
+scripts: [repair-after-missed-connection]
+note: A short note.
+"""
+
+
+def test_build_writes_pdf_and_record_privately(client_dir, tmp_path, capsys):
+    profile = write_profile(client_dir / "clients", GOOD)
+    out = tmp_path / "out"
+    assert main(["build", str(profile), "-o", str(out)]) == 0
+    pdf = out / "cli-0007" / "2026-12-05-connection.pdf"
+    record = pdf.with_suffix(".ipynb")
+    assert capsys.readouterr().out.strip() == str(pdf)
+    assert pdf.is_file() and record.is_file()
+    assert stat.S_IMODE(pdf.stat().st_mode) == 0o600
+    assert stat.S_IMODE(record.stat().st_mode) == 0o600
+    assert stat.S_IMODE(pdf.parent.stat().st_mode) == 0o700
+    text = normalise(pdf_text(pdf))
+    assert "Noor" in text and "Ezra" in text and "Harbor Light Couples Therapy" in text
+    assert "Ten-minute love maps check-in" in text
+    # no client name in any file name
+    for path in out.rglob("*"):
+        assert "Noor" not in path.name and "Ezra" not in path.name
+
+
+def test_demo_builds_both_examples(tmp_path, capsys):
+    assert main(["demo", "-o", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out.split()
+    assert len(printed) == 2
+    pdfs = sorted(tmp_path.rglob("*.pdf"))
+    assert [p.parent.name for p in pdfs] == ["sample-couple", "sample-individual"]
+    assert "Alex" in pdf_text(pdfs[0]) and "J. R." in pdf_text(pdfs[1])
+
+
+def test_library_json_lists_every_module(capsys):
+    assert main(["library", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    kinds = {r["kind"] for r in rows}
+    assert kinds == {"article", "worksheet", "script"}
+    assert {"id", "kind", "title", "minutes", "language"} <= set(rows[0])
+    assert any(r["id"] == "six-second-kiss" for r in rows)
+
+
+def test_library_table(capsys):
+    assert main(["library"]) == 0
+    out = capsys.readouterr().out
+    assert "six-second-kiss" in out and "rituals" in out
+
+
+def test_check_passes_on_the_examples(examples, capsys):
+    profiles = sorted(str(p) for p in (examples / "clients").glob("*.yaml"))
+    assert main(["check", *profiles]) == 0
+    assert "ok" in capsys.readouterr().out
+
+
+BAD = [
+    (GOOD.replace("[everyday-eroticism]", "[everyday-erotica]"),
+     "modules[0]: unknown article id 'everyday-erotica' (valid: barometer,"),
+    (GOOD.replace("[love-maps-check-in]", "[barometer]"),
+     "rituals[0]: unknown worksheet id 'barometer' (valid: appreciation-ritual,"),
+    (GOOD + "large_print: sometimes\n", "large_print: 'sometimes' is not true or false"),
+    (GOOD + "paper: legal\n", "paper: 'legal' is not allowed (valid: a4, letter)"),
+    (GOOD.replace("client_id: cli-0007\n", ""), "client_id: required field is missing"),
+    (GOOD + "favourite_colour: blue\n", "favourite_colour: is not a known parameter (valid:"),
+    (GOOD.replace("  - name: Noor\n", "  - name: [Noor\n"), "malformed YAML"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD)
+def test_bad_profiles_fail_clearly_and_leave_no_pdf(client_dir, tmp_path, capsys, text, message):
+    profile = write_profile(client_dir / "clients", text)
+    out = tmp_path / "out"
+    assert main(["build", str(profile), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert str(profile) in err
+    assert message in err
+    assert not list(tmp_path.rglob("*.pdf"))
+    assert main(["check", str(profile)]) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_console_script_and_module_entry_points():
+    result = subprocess.run([sys.executable, "-m", "handouts", "--help"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0
+    for command in ("build", "demo", "library", "check"):
+        assert command in result.stdout

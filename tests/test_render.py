@@ -1,0 +1,107 @@
+"""Rendering: autoescaping, strict templates, the URL fetcher, paper sizes, fonts."""
+
+from __future__ import annotations
+
+import jinja2
+import pypdf
+import pytest
+from helpers import embedded_fonts, normalise, pdf_text
+
+from handouts import RenderError, assemble, load_library, render_html, validate, write_pdf
+from handouts.html import environment
+from handouts.pdf import render_pdf
+
+HOSTILE_NAME = '<script>alert("x")</script>{{ 7*7 }}'
+HOSTILE_NOTE = """\
+<img src="file:///etc/passwd"> <b>bold?</b> {% raw %}{{ 6*7 }}{% endraw %}
+
+![pic](file:///etc/hostname) [click](https://example.com/track) <https://example.com/x>
+
+<style>body{display:none}</style>
+"""
+
+
+def params(**overrides):
+    base = {
+        "client_id": "c-7", "partners": [{"name": "Avery"}, {"name": "Kit"}],
+        "session_date": "2026-12-01", "modules": ["barometer"],
+        "rituals": [], "scripts": [],
+    }
+    return {**base, **overrides}
+
+
+def html_for(**overrides) -> str:
+    profile = validate(params(**overrides))
+    return render_html(assemble(profile, load_library()))
+
+
+def test_autoescape_is_forced_whatever_the_template_name():
+    env = environment()
+    assert env.from_string("{{ x }}").render(x="<b>&") == "&lt;b&gt;&amp;"
+    assert env.autoescape is True
+
+
+def test_undefined_names_fail_loudly():
+    with pytest.raises(jinja2.UndefinedError):
+        environment().from_string("{{ missing }}").render()
+
+
+def test_hostile_client_text_is_escaped_and_never_a_template():
+    html = html_for(partners=[{"name": HOSTILE_NAME}], note=HOSTILE_NOTE,
+                    therapist="<i>Dr</i>", practice_name="A&B <Practice>")
+    assert "<script" not in html
+    assert "&lt;script&gt;" in html
+    assert "{{ 7*7 }}" in html and "49" not in html.split("<body", 1)[1]
+    assert "<img" not in html.split("<body", 1)[1].split('class="practice"', 1)[1]
+    assert 'href="https://example.com' not in html
+    assert "<b>bold?</b>" not in html and "&lt;b&gt;bold?&lt;/b&gt;" in html
+    assert "<style>body" not in html
+    assert "A&amp;B &lt;Practice&gt;" in html
+
+
+def test_hostile_text_prints_as_literal_text(tmp_path):
+    out = write_pdf(html_for(partners=[{"name": "<b>Avery</b>"}], note="<i>hi</i> {{ x }}"),
+                    tmp_path / "h.pdf")
+    text = pdf_text(out)
+    assert "<b>Avery</b>" in text
+    assert "<i>hi</i> {{ x }}" in normalise(text)
+
+
+def test_fetching_outside_the_project_fails_the_render():
+    html = html_for().replace("</body>", '<img src="file:///etc/hostname"></body>')
+    with pytest.raises(RenderError, match="refused to fetch file:///etc/hostname"):
+        render_pdf(html)
+    html = html_for().replace("</body>", '<img src="https://example.com/p.png"></body>')
+    with pytest.raises(RenderError, match="refused to fetch https://example.com"):
+        render_pdf(html)
+
+
+def test_practice_logo_is_allowed_only_when_configured(examples):
+    logo = str(examples / "logo.svg")
+    html = html_for(practice_logo=logo)
+    assert render_pdf(html, extra_files=[logo]).startswith(b"%PDF")
+    with pytest.raises(RenderError, match="refused to fetch"):
+        render_pdf(html)
+
+
+@pytest.mark.parametrize(("paper", "size"), [("letter", (612, 792)), ("a4", (595, 842))])
+def test_paper_size(tmp_path, paper, size):
+    out = write_pdf(html_for(paper=paper), tmp_path / "h.pdf")
+    reader = pypdf.PdfReader(str(out))
+    for page in reader.pages:
+        box = page.mediabox
+        assert (round(float(box.width)), round(float(box.height))) == size
+
+
+def test_fonts_are_embedded_and_footer_counts_pages(tmp_path):
+    out = write_pdf(html_for(), tmp_path / "h.pdf")
+    fonts = embedded_fonts(out)
+    assert fonts and all(fonts.values()), fonts
+    assert any("Literata" in name for name in fonts)
+    pages = len(pypdf.PdfReader(str(out)).pages)
+    assert f"Page {pages} of {pages}" in pdf_text(out)
+
+
+def test_missing_logo_names_the_field(tmp_path):
+    with pytest.raises(RenderError, match="practice_logo: logo file not found"):
+        html_for(practice_logo=str(tmp_path / "nope.svg"))
