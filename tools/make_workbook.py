@@ -35,6 +35,7 @@ paper: str = "letter"  # Paper size: letter or a4.
 large_print: bool = False  # Body text at 16 pt for easier reading.
 fillable: bool = False  # Add form fields so the PDF can be filled in on a tablet.
 ink_saver: bool = False  # Drop large colour fills when printing.
+cards: bool = True  # Add a page of cut-out cards: one per ritual and conversation opener.
 practice_name: str = "Harbor Light Couples Therapy"  # Practice name for the cover and page header.
 practice_contact: str = "hello@harborlight.example · (555) 010-0199"  # Contact line for the cover and back page.
 practice_logo: str = ""  # Path to an SVG or PNG logo; empty for none.

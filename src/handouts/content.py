@@ -63,6 +63,15 @@ class Module(_Strict):
     avoid: list[Text] = Field(default_factory=list)
     pause: str = ""
 
+    def reader_text(self) -> list[str]:
+        """Return every piece of text a reader sees, as Markdown strings, in order."""
+        parts = [self.body, *self.steps, self.why, *self.making_it_yours, self.tracker]
+        for extra in self.extras:
+            parts += [extra.title, extra.intro, *extra.items]
+        parts += [*self.prompts, self.when, *self.openers, self.asking_for,
+                  *self.listener, *self.avoid, self.pause]
+        return [p for p in parts if p]
+
 
 # Fields each kind must fill in (beyond the common ones).
 REQUIRED_PARTS = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 from pathlib import Path
 
@@ -94,6 +95,12 @@ def font_faces() -> list[dict[str, str]]:
     return faces
 
 
+def long_date(value: dt.date, t: dict) -> str:
+    """Format *value* the way the handout's language writes dates."""
+    return t["date_format"].format(month=t["months"][value.month - 1], day=value.day,
+                                   year=value.year)
+
+
 def render_html(handout: Handout, extra_templates: str | Path | None = None) -> str:
     """Render *handout* to a complete HTML document."""
     profile = handout.profile
@@ -105,10 +112,13 @@ def render_html(handout: Handout, extra_templates: str | Path | None = None) -> 
                           field="practice_logo", choices=(".svg", ".png", ".jpg", ".jpeg"))
     try:
         template = environment(extra_templates).get_template(TEMPLATE)
+        t = labels(profile.language)
         return template.render(
             h=handout,
             p=profile,
-            t=labels(profile.language),
+            t=t,
+            session_date=long_date(profile.session_date, t),
+            accent="#444444" if profile.ink_saver else profile.accent_color,
             fonts=font_faces(),
             logo_url=logo.as_uri() if logo else "",
         )

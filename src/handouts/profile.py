@@ -61,6 +61,7 @@ class Profile(BaseModel):
     large_print: bool = False
     fillable: bool = False
     ink_saver: bool = False
+    cards: bool = False
     practice_name: Annotated[str, StringConstraints(max_length=120)] = "Your therapy practice"
     practice_contact: Annotated[str, StringConstraints(max_length=200)] = ""
     practice_logo: str = ""
@@ -78,7 +79,7 @@ class Profile(BaseModel):
 PRACTICE_FIELDS = (
     "practice_name", "practice_contact", "practice_logo", "accent_color", "crisis_line",
     "practice_library", "therapist", "language", "paper", "large_print", "fillable",
-    "ink_saver",
+    "ink_saver", "cards",
 )
 PARAMETERS = tuple(Profile.model_fields)
 _PATH_FIELDS = ("practice_logo", "practice_library")
@@ -180,7 +181,7 @@ def validate(params: dict[str, Any], file: object | None = None) -> Profile:
         if key not in PARAMETERS:
             raise ProfileError("is not a known parameter", file=file, field=str(key),
                                choices=PARAMETERS)
-    for key in ("large_print", "fillable", "ink_saver"):
+    for key in ("large_print", "fillable", "ink_saver", "cards"):
         if key in data:
             data[key] = _coerce_bool(data[key], key, file)
     if isinstance(data.get("partners"), list):

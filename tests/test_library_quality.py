@@ -1,0 +1,78 @@
+"""The default library as clients read it: reading level, inclusive wording, care."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+import textstat
+from markdown_it import MarkdownIt
+
+from handouts import load_library
+from handouts.content import MATTER_IDS
+
+LIBRARY = load_library()
+MODULES = sorted(LIBRARY.modules.values(), key=lambda m: m.id)
+IDS = [m.id for m in MODULES]
+GENDERED = re.compile(
+    r"\b(he|she|him|his|hers|husband|wife|boyfriend|girlfriend|man|woman|men|women)\b",
+    re.IGNORECASE,
+)
+
+
+def plain(module) -> str:
+    """Reader-facing text; list items and fields count as sentences."""
+    md = MarkdownIt("commonmark")
+    pieces = []
+    for part in module.reader_text():
+        text = re.sub(r"<[^>]+>", " ", md.render(part))
+        text = " ".join(html.unescape(text).split())
+        pieces.append(text if re.search(r"[.!?:\"\u201d]\s*$", text) else text + ".")
+    return " ".join(pieces)
+
+
+def test_library_covers_the_content_brief():
+    assert len(LIBRARY.ids("article")) >= 5
+    assert len(LIBRARY.ids("worksheet")) >= 4
+    assert len(LIBRARY.ids("script")) >= 5
+    assert set(MATTER_IDS) <= set(LIBRARY.ids("matter"))
+
+
+@pytest.mark.parametrize("module", MODULES, ids=IDS)
+def test_reading_level_is_grade_8_or_below(module):
+    grade = textstat.flesch_kincaid_grade(plain(module))
+    assert grade <= 8.0, f"{module.id} ({module.path}) reads at grade {grade}"
+
+
+@pytest.mark.parametrize("module", MODULES, ids=IDS)
+def test_no_gendered_assumptions(module):
+    found = sorted({m.group(0).lower() for m in GENDERED.finditer(plain(module))})
+    assert not found, f"{module.id}: gendered words {found}; say 'your partner'"
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if m.kind != "matter"],
+                         ids=[m.id for m in MODULES if m.kind != "matter"])
+def test_teaching_modules_cite_sources(module):
+    assert module.sources, module.id
+
+
+@pytest.mark.parametrize("module", MODULES, ids=IDS)
+def test_touch_and_sex_come_with_consent(module):
+    text = plain(module).lower()
+    if re.search(r"\b(touch|touching|sex|sexual|sexually|kiss|kisses|kissing)\b", text):
+        assert re.search(r"not now|both (of you )?want|consent|ask (me )?first|say no", text), (
+            f"{module.id} mentions touch or sex without a consent line")
+
+
+@pytest.mark.parametrize("module", MODULES, ids=IDS)
+def test_pain_or_medication_comes_with_a_medical_note(module):
+    text = plain(module).lower()
+    if re.search(r"\b(pain|painful|medication|medicine)\b", text):
+        assert re.search(r"doctor|health professional|medical", text), (
+            f"{module.id} mentions pain or medication without a medical-check note")
+
+
+def test_scripts_have_two_or_three_openers():
+    for script in LIBRARY.of_kind("script"):
+        assert 2 <= len(script.openers) <= 3, script.id
