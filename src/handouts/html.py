@@ -86,12 +86,10 @@ def font_faces() -> list[dict[str, str]]:
     faces = []
     for family, files in font_files().items():
         for path, weight, style in files:
-            faces.append({
-                "family": family,
-                "url": path.as_uri(),
-                "weight": str(weight) if weight else "200 900",
-                "style": style,
-            })
+            # A variable font serves both weights the templates use.
+            for w in [weight] if weight else [400, 700]:
+                faces.append({"family": family, "url": path.as_uri(), "weight": str(w),
+                              "style": style})
     return faces
 
 
