@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import html
 import re
 
 import pytest
 import textstat
-from markdown_it import MarkdownIt
 
 from handouts import load_library
 from handouts.content import MATTER_IDS
@@ -22,14 +20,7 @@ GENDERED = re.compile(
 
 
 def plain(module) -> str:
-    """Reader-facing text; list items and fields count as sentences."""
-    md = MarkdownIt("commonmark")
-    pieces = []
-    for part in module.reader_text():
-        text = re.sub(r"<[^>]+>", " ", md.render(part))
-        text = " ".join(html.unescape(text).split())
-        pieces.append(text if re.search(r"[.!?:\"\u201d]\s*$", text) else text + ".")
-    return " ".join(pieces)
+    return module.plain_text()
 
 
 def test_library_covers_the_content_brief():

@@ -9,12 +9,11 @@ import pikepdf
 import pypdf
 import pypdfium2
 import pytest
+from helpers import normalise
 from PIL import ImageChops
 
 from handouts import assemble, load_library, load_profile, render_html, validate, write_pdf
 from handouts.profile import read_profile
-
-from helpers import normalise
 
 MM = 72 / 25.4
 

@@ -15,7 +15,17 @@ from .build import build, build_handout, output_paths
 from .content import Library, Module, check_library, load_library
 from .errors import BuildError, HandoutsError, LibraryError, ProfileError, RenderError
 from .html import render_html
+from .notebook import (
+    add_section,
+    check_module,
+    in_front_end,
+    picker,
+    preview_module,
+    reading_grade,
+    save_module,
+)
 from .pdf import write_pdf
+from .preview import preview
 from .profile import PARAMETERS, Profile, load_profile, validate
 
 __version__ = "0.1.0"
@@ -32,14 +42,22 @@ __all__ = [
     "ProfileError",
     "RenderError",
     "__version__",
+    "add_section",
     "assemble",
     "build",
     "build_handout",
     "check_library",
+    "check_module",
+    "in_front_end",
     "load_library",
     "load_profile",
     "output_paths",
+    "picker",
+    "preview",
+    "preview_module",
+    "reading_grade",
     "render_html",
+    "save_module",
     "validate",
     "write_pdf",
 ]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from .content import Library, Module
 from .errors import ProfileError
-from .profile import Profile
+from .profile import OwnSection, Profile
 
 # Which profile list holds which kind of module.
 LISTS = {"modules": "article", "rituals": "worksheet", "scripts": "script"}
@@ -25,6 +25,7 @@ class Handout:
     scripts: list[Module]
     matter: dict[str, Module]
     references: list[str] = field(default_factory=list)
+    own_after: dict[str, list[OwnSection]] = field(default_factory=dict)
 
     @property
     def sections(self) -> list[Module]:
@@ -45,6 +46,11 @@ def check_choices(profile: Profile, library: Library, file: object | None = None
                 raise ProfileError(f"{module_id!r} is chosen twice", file=file,
                                    field=f"{list_name}[{index}]")
             seen.add(module_id)
+    anchors = ["start", "end", *profile.modules, *profile.rituals, *profile.scripts]
+    for index, own in enumerate(profile.own_sections):
+        if own.after not in anchors:
+            raise ProfileError(f"cannot place a section after {own.after!r}", file=file,
+                               field=f"own_sections[{index}].after", choices=anchors)
     if not profile.modules and not profile.rituals and not profile.scripts:
         raise ProfileError("choose at least one module, ritual or script", file=file,
                            field="modules", choices=library.ids("article"))
@@ -61,6 +67,9 @@ def assemble(profile: Profile, library: Library, file: object | None = None) -> 
             citation = library.sources[key]
             if citation not in references:
                 references.append(citation)
+    own_after: dict[str, list[OwnSection]] = {}
+    for own in profile.own_sections:
+        own_after.setdefault(own.after, []).append(own)
     return Handout(
         profile=profile,
         title=TITLES[profile.language],
@@ -69,4 +78,5 @@ def assemble(profile: Profile, library: Library, file: object | None = None) -> 
         scripts=chosen["scripts"],
         matter=matter,
         references=sorted(references),
+        own_after=own_after,
     )

@@ -72,6 +72,20 @@ class Module(_Strict):
                   *self.listener, *self.avoid, self.pause]
         return [p for p in parts if p]
 
+    def plain_text(self) -> str:
+        """Return the reader-facing text as plain sentences (list items end with a period)."""
+        import html
+        import re
+
+        from markdown_it import MarkdownIt
+
+        md = MarkdownIt("commonmark")
+        pieces = []
+        for part in self.reader_text():
+            text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", md.render(part))).split())
+            pieces.append(text if re.search(r"[.!?:\"\u201d]\s*$", text) else text + ".")
+        return " ".join(pieces)
+
 
 # Fields each kind must fill in (beyond the common ones).
 REQUIRED_PARTS = {
@@ -120,6 +134,13 @@ def parse_module(path: Path, sources: dict[str, str] | None = None) -> Module:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise LibraryError(f"cannot read module: {exc}", file=path) from None
+    return parse_module_text(text, path, sources)
+
+
+def parse_module_text(text: str, path: Path | str,
+                      sources: dict[str, str] | None = None) -> Module:
+    """Validate module *text* (front matter and Markdown); *path* names it in errors."""
+    path = Path(path)
     meta, body = split_front_matter(text, path)
     for key in ("body", "path"):
         if key in meta:

@@ -15,8 +15,6 @@ from .assemble import Handout
 from .errors import RenderError
 from .resources import font_files, templates_dir
 
-TEMPLATE = "handout.html.j2"
-
 
 @cache
 def _trusted_markdown() -> MarkdownIt:
@@ -99,8 +97,14 @@ def long_date(value: dt.date, t: dict) -> str:
                                    year=value.year)
 
 
-def render_html(handout: Handout, extra_templates: str | Path | None = None) -> str:
-    """Render *handout* to a complete HTML document."""
+TEMPLATES = ("handout", "quick")
+
+
+def render_html(handout: Handout, extra_templates: str | Path | None = None,
+                template: str = "handout") -> str:
+    """Render *handout* with *template* (``handout`` or ``quick``) to an HTML document."""
+    if template not in TEMPLATES:
+        raise RenderError(f"unknown template {template!r}", field="template", choices=TEMPLATES)
     profile = handout.profile
     logo = Path(profile.practice_logo) if profile.practice_logo else None
     if logo is not None and not logo.is_file():
@@ -109,9 +113,10 @@ def render_html(handout: Handout, extra_templates: str | Path | None = None) -> 
         raise RenderError("logo must be an SVG, PNG or JPEG file", file=logo,
                           field="practice_logo", choices=(".svg", ".png", ".jpg", ".jpeg"))
     try:
-        template = environment(extra_templates).get_template(TEMPLATE)
+        jinja_template = environment(extra_templates).get_template(f"{template}.html.j2")
         t = labels(profile.language)
-        return template.render(
+        return jinja_template.render(
+            template_name=template,
             h=handout,
             p=profile,
             t=t,
@@ -121,7 +126,7 @@ def render_html(handout: Handout, extra_templates: str | Path | None = None) -> 
             logo_url=logo.as_uri() if logo else "",
         )
     except jinja2.TemplateError as exc:
-        name = getattr(exc, "filename", None) or getattr(exc, "name", None) or TEMPLATE
+        name = getattr(exc, "filename", None) or getattr(exc, "name", None) or template
         line = getattr(exc, "lineno", None)
         field = f"line {line}" if line else "template"
         raise RenderError(f"template error: {exc}", file=name, field=field) from None

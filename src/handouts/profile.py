@@ -43,6 +43,16 @@ class Partner(BaseModel):
     pronouns: Annotated[str, StringConstraints(max_length=40)] = ""
 
 
+class OwnSection(BaseModel):
+    """A section the therapist writes: Markdown shown as text, placed after a module."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+    text: Annotated[str, StringConstraints(max_length=20_000)]
+    after: Annotated[str, StringConstraints(max_length=64)] = "end"
+
+
 class Profile(BaseModel):
     """The validated parameters of one handout."""
 
@@ -56,6 +66,7 @@ class Profile(BaseModel):
     rituals: list[str] = Field(default_factory=list)
     scripts: list[str] = Field(default_factory=list)
     note: Annotated[str, StringConstraints(max_length=20_000)] = ""
+    own_sections: list[OwnSection] = Field(default_factory=list, max_length=20)
     language: Literal["en", "es"] = "en"
     paper: Literal["letter", "a4"] = "letter"
     large_print: bool = False
@@ -211,7 +222,8 @@ def _profile_error(exc: ValidationError, file: object | None) -> ProfileError:
     if kind == "missing":
         return ProfileError("required field is missing", file=file, field=loc)
     if kind == "extra_forbidden":
-        allowed = ("name", "pronouns") if top == "partners" else PARAMETERS
+        allowed = {"partners": ("name", "pronouns"),
+                   "own_sections": ("title", "text", "after")}.get(top, PARAMETERS)
         return ProfileError("is not a known field", file=file, field=loc, choices=allowed)
     if kind == "literal_error":
         choices = Profile.model_fields[top].annotation.__args__

@@ -1,0 +1,212 @@
+"""Write the bundled workbooks in workbooks/ from the cell sources below (no outputs).
+
+Edit here and rerun `python tools/make_workbooks.py`; a test checks the committed
+notebooks have no outputs. Each parameter line is `name: type = value  # help`, which
+`papermill --help-notebook` reads.
+"""
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parents[1] / "workbooks"
+
+CLIENT = '''\
+client_id: str = "sample-couple"  # Pseudonymous slug used for paths; never a client's name.
+partners: list = [{"name": "Alex", "pronouns": "they/them"}, {"name": "Sam", "pronouns": "she/her"}]  # Display names or initials, pronouns optional.
+therapist: str = "Robin Example, LMFT"  # Your name and credentials.
+session_date: str = "2026-11-24"  # Session date (YYYY-MM-DD); names the output file.
+'''
+
+SETTINGS = '''\
+language: str = "en"  # Handout language: en or es.
+paper: str = "letter"  # Paper size: letter or a4.
+large_print: bool = False  # Body text at 16 pt for easier reading.
+fillable: bool = False  # Add form fields so the PDF can be filled in on a tablet.
+ink_saver: bool = False  # Drop large colour fills when printing.
+practice_name: str = "Harbor Light Couples Therapy"  # Practice name for the page header.
+practice_contact: str = "hello@harborlight.example · (555) 010-0199"  # Contact line.
+practice_logo: str = ""  # Path to an SVG or PNG logo; empty for the default mark.
+accent_color: str = "2f6f6a"  # Accent colour as a hex code (rrggbb, with or without #).
+crisis_line: str = "In the US, call or text 988 (Suicide & Crisis Lifeline) any time. In an emergency, call 911."  # Crisis resources printed in the safety note.
+practice_library: str = ""  # Folder of your practice's own modules (adds or overrides by id); empty for none.
+output_dir: str = "output"  # Where PDFs go: <output_dir>/<client_id>/.
+'''
+
+OWN = '''\
+# Your own section (optional). Write Markdown between the triple quotes: it prints as
+# text, never as HTML. `after` is a chosen module id, or "start" / "end".
+own_sections = handouts.add_section(
+    own_sections,
+    title="A plan for this week",
+    after="end",
+    text="""
+""",
+)'''
+
+VALIDATE = '''\
+# Every parameter, validated together: a wrong type or an unknown value stops here.
+profile = handouts.validate({name: globals()[name] for name in handouts.PARAMETERS if name in globals()})
+library = handouts.load_library(profile.practice_library or None, profile.language)'''
+
+
+def params_cell(source: str):
+    cell = new_code_cell("# Parameters: papermill and `handouts build` replace these values.\n" + source)
+    cell.metadata["tags"] = ["parameters"]
+    return cell
+
+
+def notebook(cells) -> nbformat.NotebookNode:
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nb.cells = cells
+    for index, cell in enumerate(nb.cells):
+        cell.id = f"cell-{index}"  # stable ids keep diffs small
+    nbformat.validate(nb)
+    return nb
+
+
+def connection():
+    return notebook([
+        new_markdown_cell("""\
+# Connection workbook
+
+Builds a client's connection handout: articles, daily rituals and conversation scripts
+from the library, your personal note and your own sections, printed to a PDF.
+
+1. Edit the **parameters** cell (or run `handouts build CLIENT.yaml`, which fills it from a
+   client profile). `handouts library` lists the module ids.
+2. Write your own section below if you like.
+3. *Run ▸ Run All Cells.* The preview shows every page; the picker at the end lets you
+   change the choices and rebuild without editing code.
+
+The defaults describe a fictional couple, so running it as it is builds a sample handout."""),
+        params_cell(CLIENT + '''\
+modules: list = ["barometer", "emotional-safety", "everyday-eroticism"]  # Article ids, in reading order.
+rituals: list = ["six-second-kiss", "appreciation-ritual"]  # Worksheet (ritual) ids, in order.
+scripts: list = ["missing-closeness", "responding-with-care"]  # Conversation script ids, in order.
+note: str = "It was good to see you both this week. Try **one** ritual first, and keep it light."  # Personal note in Markdown; shown as text, never as HTML.
+own_sections: list = []  # Your own sections: [{"title": ..., "text": Markdown, "after": module id, "start" or "end"}].
+cards: bool = True  # Add a page of cut-out cards: one per ritual and conversation opener.
+''' + SETTINGS),
+        new_markdown_cell("## Your own words"),
+        new_code_cell("import handouts\n\n" + OWN),
+        new_markdown_cell("## Check the choices"),
+        new_code_cell(VALIDATE + '''
+handout = handouts.assemble(profile, library)
+[f"{m.kind}: {m.title}" for m in handout.sections]'''),
+        new_markdown_cell("## Print the PDF"),
+        new_code_cell('''\
+pdf_path, _ = handouts.output_paths(output_dir, profile, "connection")
+handouts.write_pdf(handouts.render_html(handout), pdf_path, fillable=profile.fillable,
+                   extra_files=[profile.practice_logo] if profile.practice_logo else [])
+print(pdf_path)'''),
+        new_markdown_cell("## Preview"),
+        new_code_cell("handouts.preview(pdf_path, width=220)"),
+        new_markdown_cell("""\
+## Change the choices (JupyterLab only)
+
+Add, remove or drag the ids, then press **Build and preview**. Under papermill this cell
+does nothing: the parameters rule."""),
+        new_code_cell("handouts.picker(profile, library, output_dir)"),
+    ])
+
+
+def quick():
+    return notebook([
+        new_markdown_cell("""\
+# Quick ritual handout
+
+A short handout with one ritual for the end of a session: the steps, a 7-day tracker,
+reflection prompts and the safety note. Set `ritual` to a worksheet id
+(`handouts library` lists them) and run all cells."""),
+        params_cell(CLIENT + '''\
+ritual: str = "six-second-kiss"  # The one ritual (worksheet id) to print.
+note: str = ""  # A line or two for the client, in Markdown; shown as text, never as HTML.
+''' + SETTINGS),
+        new_code_cell('''\
+import handouts
+
+modules, rituals, scripts, own_sections = [], [ritual], [], []
+''' + VALIDATE + '''
+handout = handouts.assemble(profile, library)
+pdf_path, _ = handouts.output_paths(output_dir, profile, "quick")
+handouts.write_pdf(handouts.render_html(handout, template="quick"), pdf_path,
+                   fillable=profile.fillable,
+                   extra_files=[profile.practice_logo] if profile.practice_logo else [])
+print(pdf_path)'''),
+        new_code_cell("handouts.preview(pdf_path, width=260)"),
+    ])
+
+
+SAMPLE_MODULE = '''---
+id: our-weekly-walk
+kind: worksheet
+title: Our weekly walk
+summary: A slow walk together once a week, phones away, to catch up on each other's world.
+minutes: 30
+tags: [ritual, connection]
+sources: [gottman-silver-2015]
+version: "1.0"
+language: en
+steps:
+  - Pick one time each week for a walk together, even a short one.
+  - Leave your phones at home or on silent.
+  - Take turns to share one thing from your week that mattered to you.
+why: >-
+  Research by the Gottmans suggests that couples who keep up with each other's inner
+  world feel closer. A regular walk makes room for that without a big plan.
+making_it_yours:
+  - Too cold or too busy? A cup of tea at the kitchen table works too.
+  - Missed a week? That is normal. Just pick the next free evening.
+tracker: We took our walk
+prompts:
+  - What did you learn about your partner on a walk this week?
+---
+
+A walk side by side can make it easier to talk. You do not need to look at each other
+or find the right words at once.
+'''
+
+
+def own_module():
+    return notebook([
+        new_markdown_cell("""\
+# Write your own module
+
+Draft a module for your practice library in the `module_text` parameter: YAML front
+matter (see `docs/library-format.md`), then Markdown. Run all cells: the module is
+validated (errors name the field), shown as a one-module preview handout, and saved to
+`save_to` (your practice library folder) when you set it."""),
+        params_cell('''\
+module_text: str = """''' + SAMPLE_MODULE + '''"""  # The module: YAML front matter, then Markdown.
+practice_library: str = ""  # Your practice library folder, to check the id against; empty for none.
+save_to: str = ""  # Folder to save the module in (e.g. your practice library); empty to skip.
+paper: str = "letter"  # Paper size of the preview: letter or a4.
+output_dir: str = "output"  # Where the preview PDF goes: <output_dir>/module-preview/.
+'''),
+        new_code_cell('''\
+import handouts
+
+module = handouts.check_module(module_text, practice_library or None)
+print(f"ok: {module.kind} {module.id!r}, {module.minutes} min, grade {handouts.reading_grade(module):.1f}")'''),
+        new_code_cell('''\
+pdf_path = handouts.preview_module(module, practice_library or None, output_dir, paper=paper)
+handouts.preview(pdf_path, width=260)'''),
+        new_code_cell('''\
+if save_to:
+    print(handouts.save_module(module_text, save_to))'''),
+    ])
+
+
+def main() -> None:
+    for name, build in (("connection", connection), ("quick", quick),
+                        ("own-module", own_module)):
+        path = ROOT / f"{name}.ipynb"
+        nbformat.write(build(), path)
+        print(path)
+
+
+if __name__ == "__main__":
+    main()
