@@ -16,7 +16,7 @@ from helpers import normalise, pdf_text
 
 from handouts.resources import workbook_path, workbooks_dir
 
-WORKBOOKS = ["connection", "quick", "own-module"]
+WORKBOOKS = ["connection", "quick", "own-module", "caseload"]
 PAPERMILL = str(Path(sys.executable).with_name("papermill"))
 
 
@@ -74,7 +74,8 @@ def test_papermill_cli_runs_each_workbook_with_defaults(name, tmp_path):
                             text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     pdfs = list((tmp_path / "output").rglob("*.pdf"))
-    assert len(pdfs) == 1 and pdf_text(pdfs[0]).strip()
+    assert pdfs and all(pdf_text(p).strip() for p in pdfs)
+    assert len(pdfs) == (5 if name == "caseload" else 1)
 
 
 @pytest.mark.parametrize("name", WORKBOOKS)

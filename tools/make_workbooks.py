@@ -200,9 +200,42 @@ if save_to:
     ])
 
 
+def caseload():
+    return notebook([
+        new_markdown_cell("""\
+# Caseload
+
+Builds a handout for every client in a roster (CSV or YAML, see the README), in warm
+worker processes. Every row is checked before anything is built; clients whose inputs
+have not changed since the last run are skipped. The table at the end shows each
+client's outcome and time.
+
+The default roster is the bundled fictional one."""),
+        params_cell('''\
+roster: str = ""  # Roster file (CSV or YAML); empty for the bundled fictional roster.
+jobs: int = 2  # Worker processes (one per core is a good start).
+force: bool = False  # Rebuild clients even when they are up to date.
+workbook: str = "connection"  # Workbook to run for every client.
+timeout: int = 120  # Seconds one client may take before its worker is stopped.
+output_dir: str = "output"  # Where PDFs go: <output_dir>/<client_id>/.
+'''),
+        new_code_cell('''\
+import handouts
+
+result = handouts.run_batch(roster or handouts.examples_roster(), output_dir, jobs=jobs,
+                            force=force, workbook=workbook, timeout=timeout)
+result'''),
+        new_code_cell('''\
+# Stop here if any client failed, so a scheduler sees the failure.
+if result.failed:
+    raise RuntimeError(f"{len(result.failed)} client(s) failed: "
+                       + ", ".join(o.client_id for o in result.failed))'''),
+    ])
+
+
 def main() -> None:
     for name, build in (("connection", connection), ("quick", quick),
-                        ("own-module", own_module)):
+                        ("own-module", own_module), ("caseload", caseload)):
         path = ROOT / f"{name}.ipynb"
         nbformat.write(build(), path)
         print(path)

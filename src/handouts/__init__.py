@@ -11,6 +11,8 @@ HTML with Jinja2 and print the PDF with WeasyPrint::
 """
 
 from .assemble import Handout, assemble
+from .batch import BatchResult, examples_roster
+from .batch import run as run_batch
 from .build import build, build_handout, output_paths
 from .content import Library, Module, check_library, load_library
 from .errors import BuildError, HandoutsError, LibraryError, ProfileError, RenderError
@@ -31,6 +33,9 @@ from .profile import PARAMETERS, Profile, load_profile, validate
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchResult",
+    "examples_roster",
+    "run_batch",
     "PARAMETERS",
     "BuildError",
     "Handout",

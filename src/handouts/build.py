@@ -36,14 +36,15 @@ def _ipc_kernel_manager():
     return IPCKernelManager
 
 
-def output_paths(output_dir: str | Path, profile: Profile, workbook: str) -> tuple[Path, Path]:
+def output_paths(output_dir: str | Path, profile: Profile,
+                 workbook: str | Path) -> tuple[Path, Path]:
     """Return ``<output>/<client-id>/<date>-<workbook>`` .pdf and .ipynb paths."""
     root = Path(output_dir).expanduser().resolve()
     folder = root / profile.client_id
     if folder.parent != root:  # client_id is a validated slug; this is a second lock
         raise BuildError("client id would write outside the output folder",
                          field="client_id")
-    stem = f"{profile.session_date.isoformat()}-{workbook}"
+    stem = f"{profile.session_date.isoformat()}-{Path(str(workbook)).stem}"
     return folder / f"{stem}.pdf", folder / f"{stem}.ipynb"
 
 
@@ -78,24 +79,50 @@ def build(
     workbook: str = DEFAULT_WORKBOOK,
     *,
     record: bool = True,
-    timeout: int = 600,
+    timeout: int = 300,
+    kernel: bool = False,
 ) -> Path:
     """Execute *workbook* with papermill for one client profile; return the PDF path.
 
-    The profile is validated and its choices checked before any kernel starts. The
-    executed notebook is written beside the PDF (the record) unless *record* is false.
+    The profile is validated and its choices checked before anything runs. By default
+    papermill runs the workbook in a fresh worker process with the in-process engine
+    (no Jupyter kernel to start); *kernel* uses a real Jupyter kernel instead. Either
+    way a run longer than *timeout* seconds is stopped. The executed notebook is written
+    beside the PDF (the record) unless *record* is false.
     """
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
     profile = load_profile(profile_path)
     library = load_library(profile.practice_library or None, profile.language)
     assemble(profile, library, file=profile_path)  # fail fast on unknown ids
     notebook = workbook_path(workbook)
     output_dir = Path(output_dir).expanduser().resolve()
     pdf_path, record_path = output_paths(output_dir, profile, workbook)
-    private_dir(pdf_path.parent)
+    where = f"client {profile.client_id}"
+    if kernel:
+        _build_in_kernel(notebook, profile, output_dir, pdf_path, record_path, record,
+                         timeout, where, workbook)
+    else:
+        from .batch import Job, execute
 
+        outcomes = []
+        job = Job(0, profile, profile.client_id, "", pdf_path, record_path)
+        execute([job], output_dir, workbook, workers=1, record=record, timeout=timeout,
+                warm=False, on_done=lambda _job, outcome: outcomes.append(outcome))
+        if outcomes[0].status != "built":
+            raise BuildError(f"the workbook failed: {outcomes[0].message}", file=where,
+                             field=f"{workbook}.ipynb")
+    if not pdf_path.is_file():
+        raise BuildError("the workbook ran but wrote no PDF", file=where,
+                         field=f"{workbook}.ipynb")
+    return pdf_path
+
+
+def _build_in_kernel(notebook: Path, profile: Profile, output_dir: Path, pdf_path: Path,
+                     record_path: Path, record: bool, timeout: int, where: str,
+                     workbook: str) -> None:
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    private_dir(pdf_path.parent)
     parameters = {**to_parameters(profile), "output_dir": str(output_dir)}
     fd, tmp = tempfile.mkstemp(dir=pdf_path.parent, prefix=".tmp-", suffix=".ipynb")
     os.close(fd)
@@ -110,16 +137,12 @@ def build(
             os.chmod(tmp, 0o600)
             os.replace(tmp, record_path)
     except PapermillExecutionError as exc:
-        raise BuildError(f"the workbook failed: {_cell_error(exc)}",
-                         file=f"client {profile.client_id}", field=f"{workbook}.ipynb") from None
+        raise BuildError(f"the workbook failed: {_cell_error(exc)}", file=where,
+                         field=f"{workbook}.ipynb") from None
     except HandoutsError:
         raise
     except Exception as exc:  # noqa: BLE001 - kernel death, timeouts, I/O: one clear line
         raise BuildError(f"the workbook could not run: {type(exc).__name__}: {exc}",
-                         file=f"client {profile.client_id}", field=f"{workbook}.ipynb") from None
+                         file=where, field=f"{workbook}.ipynb") from None
     finally:
         Path(tmp).unlink(missing_ok=True)
-    if not pdf_path.is_file():
-        raise BuildError("the workbook ran but wrote no PDF",
-                         file=f"client {profile.client_id}", field=f"{workbook}.ipynb")
-    return pdf_path

@@ -25,11 +25,17 @@ def cli() -> None:
               help="Bundled workbook to run.")
 @click.option("--no-record", is_flag=True,
               help="Do not keep the executed notebook (it holds the client's parameters).")
-def build(profile: Path, output_dir: Path, workbook: str, no_record: bool) -> None:
+@click.option("--kernel", is_flag=True,
+              help="Run the workbook in a Jupyter kernel instead of the in-process engine.")
+@click.option("--timeout", default=300, show_default=True, type=click.IntRange(5, 3600),
+              help="Seconds the workbook may take before it is stopped.")
+def build(profile: Path, output_dir: Path, workbook: str, no_record: bool, kernel: bool,
+          timeout: int) -> None:
     """Build one client's handout from a PROFILE (YAML) by running the workbook."""
     from .build import build as run_build
 
-    click.echo(run_build(profile, output_dir, workbook, record=not no_record))
+    click.echo(run_build(profile, output_dir, workbook, record=not no_record,
+                         kernel=kernel, timeout=timeout))
 
 
 @cli.command()
@@ -44,6 +50,30 @@ def demo(output_dir: Path) -> None:
     for number, profile in enumerate(profiles, start=1):
         click.echo(f"[{number}/{len(profiles)}] building {profile.stem} ...", err=True)
         click.echo(run_build(profile, output_dir))
+
+
+@cli.command()
+@click.argument("roster", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-j", "--jobs", default=2, show_default=True, type=click.IntRange(1, 32),
+              help="Worker processes.")
+@click.option("-o", "--output", "output_dir", default="output", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+@click.option("--force", is_flag=True, help="Rebuild clients that are up to date.")
+@click.option("-w", "--workbook", default="connection", show_default=True,
+              help="Bundled workbook to run for every client.")
+@click.option("--timeout", default=120, show_default=True, type=click.IntRange(5, 3600),
+              help="Seconds one client may take before its worker is stopped.")
+@click.option("--no-record", is_flag=True, help="Do not keep the executed notebooks.")
+def batch(roster: Path, jobs: int, output_dir: Path, force: bool, workbook: str,
+          timeout: int, no_record: bool) -> None:
+    """Build every client in a ROSTER (CSV or YAML), validated before any work."""
+    from .batch import print_summary, run_with_progress
+
+    result = run_with_progress(roster, output_dir=output_dir, jobs=jobs, force=force,
+                               workbook=workbook, record=not no_record, timeout=timeout)
+    print_summary(result)
+    if result.failed:
+        raise SystemExit(1)
 
 
 @cli.command("library")

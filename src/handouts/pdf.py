@@ -55,6 +55,23 @@ def _fetcher_class():
     return ProjectFetcher, Refused
 
 
+_FONT_CONFIG = None
+
+
+def _font_config():
+    """Return this process's shared FontConfiguration.
+
+    One per process: a new one per document makes a long-lived worker's memory grow
+    with every handout, a shared one keeps it flat.
+    """
+    global _FONT_CONFIG
+    if _FONT_CONFIG is None:
+        from weasyprint.text.fonts import FontConfiguration
+
+        _FONT_CONFIG = FontConfiguration()
+    return _FONT_CONFIG
+
+
 def render_pdf(
     html: str,
     *,
@@ -70,6 +87,7 @@ def render_pdf(
     try:
         document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher)
         return document.write_pdf(
+            font_config=_font_config(),
             pdf_forms=fillable,
             pdf_variant="pdf/ua-1",
             custom_metadata=False,

@@ -169,16 +169,24 @@ def read_profile(path: str | Path) -> dict[str, Any]:
     ``practice.yaml`` beside it when that exists.
     """
     path = Path(path)
-    data = read_yaml(path)
+    return inherit_practice(read_yaml(path), path.parent, path)
+
+
+def inherit_practice(data: dict[str, Any], base: Path, source: object) -> dict[str, Any]:
+    """Merge *data* over the practice file it names (or ``practice.yaml`` in *base*).
+
+    Relative paths in *data* are taken from *base*; *source* names it in errors.
+    """
+    data = dict(data)
     practice_ref = data.pop("practice", None)
     if practice_ref is not None and not isinstance(practice_ref, str):
-        raise ProfileError("must be the path of a practice settings file", file=path,
+        raise ProfileError("must be the path of a practice settings file", file=source,
                            field="practice")
-    practice_path = (path.parent / practice_ref) if practice_ref else path.parent / "practice.yaml"
+    practice_path = (base / practice_ref) if practice_ref else base / "practice.yaml"
     merged: dict[str, Any] = {}
     if practice_ref or practice_path.is_file():
         merged.update(read_practice(practice_path))
-    _resolve_paths(data, path.parent)
+    _resolve_paths(data, base)
     merged.update(data)
     return merged
 

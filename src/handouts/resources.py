@@ -43,10 +43,15 @@ def examples_dir() -> Path:
     return _resource_dir("examples")
 
 
-def workbook_path(name: str) -> Path:
-    """Return the path of the bundled workbook *name* (without ``.ipynb``)."""
+def workbook_path(name: str | Path) -> Path:
+    """Return the bundled workbook *name* (without ``.ipynb``), or a notebook file path."""
     from .errors import BuildError
 
+    if str(name).endswith(".ipynb"):
+        path = Path(name).expanduser().resolve()
+        if not path.is_file():
+            raise BuildError("notebook not found", file=path, field="workbook")
+        return path
     path = workbooks_dir() / f"{name}.ipynb"
     if not path.is_file():
         choices = [p.stem for p in workbooks_dir().glob("*.ipynb")]

@@ -1,0 +1,203 @@
+"""Benchmark: per-handout cost of handouts against WeasyPrint's own floor, in one run.
+
+Run by hand (not a test):  python benchmarks/bench.py [--quick]
+
+Measures, for the same fictional handouts:
+  cold build     `handouts build` of one client in a new process
+  cold floor     a new Python process that imports WeasyPrint and renders the same HTML
+  warm floor     WeasyPrint alone rendering every client's HTML in a warm pool (1 and 2 workers)
+  papermill CLI  naive: one `papermill` run (one kernel) per client, sequentially
+  batch          `handouts batch` over 20 / 100 (1 and 2 workers) and 200 (2 workers) clients
+and prints seconds per handout, peak memory per worker and the ratios to the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import multiprocessing
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import handouts
+from handouts import batch
+from handouts.resources import examples_dir, templates_dir, workbook_path
+
+BIN = Path(sys.executable).parent
+FIRST = ["Alex", "Sam", "Riley", "Jordan", "Dana", "Lee", "Noor", "Ezra", "Kit", "Avery",
+         "Quinn", "Morgan", "Ari", "Devi", "Robin", "Sky", "Jules", "Remy", "Toni", "Max"]
+PLANS = [  # (modules, rituals, scripts): the mix a therapist might pick in a week
+    ("barometer;emotional-safety", "six-second-kiss", "missing-closeness"),
+    ("everyday-eroticism", "appreciation-ritual;love-maps-check-in", "responding-with-care"),
+    ("body-shuts-down", "softening-moments", "declining-warmly"),
+    ("opening-conversation;barometer", "love-maps-check-in", "wanting-without-pressure"),
+]
+
+
+def write_roster(folder: Path, count: int) -> Path:
+    """Write a CSV roster of *count* fictional clients beside a copy of the example practice."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(examples_dir() / "practice.yaml", folder / "practice.yaml")
+    shutil.copy(examples_dir() / "logo.svg", folder / "logo.svg")
+    path = folder / f"roster-{count}.csv"
+    with path.open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["client_id", "partners", "session_date", "modules", "rituals", "scripts",
+                      "note"])
+        for i in range(count):
+            modules, rituals, scripts = PLANS[i % len(PLANS)]
+            partners = f"{FIRST[i % 20]}; {FIRST[(i * 7 + 3) % 20]}"
+            out.writerow([f"bench-{i:04d}", partners, f"2026-12-{1 + i % 28:02d}",
+                          modules.replace(";", ","), rituals.replace(";", ","),
+                          scripts, "Go gently this week."])
+    return path
+
+
+def client_html(roster: Path) -> list[str]:
+    """Render each roster client's HTML exactly as the workbook does."""
+    lib = handouts.load_library()
+    return [handouts.render_html(handouts.assemble(job.profile, lib))
+            for job in batch.plan(roster, tempfile.mkdtemp())]
+
+
+def timed(command: list[str], cwd: Path, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, cwd=cwd, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+COLD_FLOOR = """
+import sys, weasyprint
+html = open(sys.argv[1], encoding="utf-8").read()
+weasyprint.HTML(string=html, base_url=sys.argv[2]).write_pdf(sys.argv[3], pdf_variant="pdf/ua-1")
+"""
+
+
+def _floor_init() -> None:
+    from weasyprint.text.fonts import FontConfiguration
+
+    global _BASE, _FONTS
+    _BASE = templates_dir().as_uri() + "/"
+    _FONTS = FontConfiguration()  # WeasyPrint's own advice for many documents
+
+
+def _floor_render(html: str) -> int:
+    import resource
+
+    import weasyprint
+
+    weasyprint.HTML(string=html, base_url=_BASE).write_pdf(pdf_variant="pdf/ua-1",
+                                                           font_config=_FONTS)
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
+def warm_floor(htmls: list[str], workers: int) -> tuple[float, int]:
+    """Seconds per handout for WeasyPrint alone in a warm pool, and peak MB per worker."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers, initializer=_floor_init) as pool:
+        pool.map(_floor_render, htmls[:workers], chunksize=1)  # warm each worker once
+        start = time.perf_counter()
+        peaks = pool.map(_floor_render, htmls, chunksize=1)
+        seconds = time.perf_counter() - start
+    return seconds / len(htmls), max(peaks)
+
+
+def run_batch(roster: Path, out: Path, workers: int) -> tuple[float, float, float]:
+    """Seconds per handout (wall, including worker start), steady-state s/handout, peak MB."""
+    start = time.perf_counter()
+    result = batch.run(roster, out, jobs=workers, force=True)
+    wall = time.perf_counter() - start
+    assert not result.failed, result.failed[:3]
+    n = len(result.outcomes)
+    steady = sum(o.seconds for o in result.outcomes) / n / workers
+    return wall / n, steady, max(o.worker_rss_mb for o in result.outcomes)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    args = parser.parse_args()
+    sizes = [5, 10] if args.quick else [20, 100]
+    memory_size = 20 if args.quick else 200
+    rows: list[tuple[str, int, int, float, str, str]] = []
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        rosters = {n: write_roster(tmp / "rosters", n) for n in {*sizes, memory_size}}
+        profile = examples_dir() / "clients" / "sample-couple.yaml"
+
+        # cold: one client, a new process each time
+        cold_build = timed([str(BIN / "handouts"), "build", str(profile), "-o",
+                            str(tmp / "cold")], tmp, runs=3)
+        html_path = tmp / "couple.html"
+        couple = handouts.load_profile(profile)
+        html_path.write_text(handouts.render_html(handouts.assemble(
+            couple, handouts.load_library())), encoding="utf-8")
+        script = tmp / "cold_floor.py"
+        script.write_text(COLD_FLOOR)
+        cold_floor = timed([sys.executable, str(script), str(html_path),
+                            templates_dir().as_uri() + "/", str(tmp / "cold.pdf")], tmp, runs=3)
+        rows.append(("cold floor: new process, import WeasyPrint, render", 1, 1, cold_floor,
+                     "", "1.00"))
+        rows.append(("cold `handouts build` (same client)", 1, 1, cold_build, "",
+                     f"{cold_build / cold_floor:.2f}"))
+
+        # naive: one papermill CLI run (one kernel) per client
+        naive_n = 3 if args.quick else 5
+        htmls = client_html(rosters[sizes[0]])
+        params_dir = tmp / "naive"
+        params_dir.mkdir()
+        jobs = batch.plan(rosters[sizes[0]], tmp / "naive-out")[:naive_n]
+        start = time.perf_counter()
+        for job in jobs:
+            params = params_dir / f"{job.profile.client_id}.yaml"
+            import yaml
+
+            params.write_text(yaml.safe_dump({**job.profile.model_dump(mode="json"),
+                                              "output_dir": str(tmp / "naive-out")}))
+            subprocess.run([str(BIN / "papermill"), str(workbook_path("connection")),
+                            str(params_dir / f"{job.profile.client_id}.ipynb"), "-f",
+                            str(params), "--no-progress-bar"], check=True, capture_output=True)
+        naive = (time.perf_counter() - start) / len(jobs)
+
+        floors = {}
+        for workers in (1, 2):
+            per, peak = warm_floor(htmls, workers)
+            floors[workers] = per
+            rows.append((f"warm floor: WeasyPrint alone, {len(htmls)} handouts", len(htmls),
+                         workers, per, f"{peak}", "1.00"))
+        rows.append((f"naive papermill CLI, one kernel per client ({len(jobs)} run)",
+                     len(jobs), 1, naive, "", f"{naive / floors[1]:.2f}"))
+
+        for n in sizes:
+            for workers in (1, 2):
+                per, steady, peak = run_batch(rosters[n], tmp / f"batch-{n}-{workers}", workers)
+                rows.append((f"handouts batch (steady {steady:.3f} s)", n, workers, per,
+                             f"{peak:.0f}", f"{per / floors[workers]:.2f}"))
+        per, steady, peak = run_batch(rosters[memory_size], tmp / "batch-mem", 2)
+        rows.append((f"handouts batch (steady {steady:.3f} s)", memory_size, 2, per,
+                     f"{peak:.0f}", f"{per / floors[2]:.2f}"))
+
+    print(f"\nhandouts {handouts.__version__} · {os.cpu_count()} cores · Python "
+          f"{sys.version.split()[0]}\n")
+    header = ("measurement", "handouts", "workers", "s/handout", "peak MB/worker",
+              "× floor")
+    print(f"| {' | '.join(header)} |")
+    print("|" + "|".join("---" for _ in header) + "|")
+    for name, n, workers, seconds, peak, ratio in rows:
+        print(f"| {name} | {n} | {workers} | {seconds:.3f} | {peak} | {ratio} |")
+    print("\n× floor: cold rows against the cold floor; warm rows against the warm floor "
+          "with the same number of workers.")
+
+
+if __name__ == "__main__":
+    main()
