@@ -30,6 +30,7 @@ practice_logo: str = ""  # Path to an SVG or PNG logo; empty for the default mar
 accent_color: str = "2f6f6a"  # Accent colour as a hex code (rrggbb, with or without #).
 crisis_line: str = "In the US, call or text 988 (Suicide & Crisis Lifeline) any time. In an emergency, call 911."  # Crisis resources printed in the safety note.
 practice_library: str = ""  # Folder of your practice's own modules (adds or overrides by id); empty for none.
+password: str = ""  # Password to open the PDF (AES-256); empty for none. Kept in the record notebook unless --no-record.
 output_dir: str = "output"  # Where PDFs go: <output_dir>/<client_id>/.
 '''
 
@@ -99,8 +100,7 @@ handout = handouts.assemble(profile, library)
         new_markdown_cell("## Print the PDF"),
         new_code_cell('''\
 pdf_path, _ = handouts.output_paths(output_dir, profile, "connection")
-handouts.write_pdf(handouts.render_html(handout), pdf_path, fillable=profile.fillable,
-                   extra_files=[profile.practice_logo] if profile.practice_logo else [])
+handouts.write_handout(handout, pdf_path)
 print(pdf_path)'''),
         new_markdown_cell("## Preview"),
         new_code_cell("handouts.preview(pdf_path, width=220)"),
@@ -132,9 +132,7 @@ modules, rituals, scripts, own_sections = [], [ritual], [], []
 ''' + VALIDATE + '''
 handout = handouts.assemble(profile, library)
 pdf_path, _ = handouts.output_paths(output_dir, profile, "quick")
-handouts.write_pdf(handouts.render_html(handout, template="quick"), pdf_path,
-                   fillable=profile.fillable,
-                   extra_files=[profile.practice_logo] if profile.practice_logo else [])
+handouts.write_handout(handout, pdf_path, template="quick")
 print(pdf_path)'''),
         new_code_cell("handouts.preview(pdf_path, width=260)"),
     ])

@@ -7,7 +7,7 @@ HTML with Jinja2 and print the PDF with WeasyPrint::
     profile = handouts.load_profile("examples/clients/sample-couple.yaml")
     library = handouts.load_library(profile.practice_library, profile.language)
     handout = handouts.assemble(profile, library)
-    handouts.write_pdf(handouts.render_html(handout), "handout.pdf")
+    handouts.write_handout(handout, "handout.pdf")
 """
 
 from .assemble import Handout, assemble
@@ -26,7 +26,7 @@ from .notebook import (
     reading_grade,
     save_module,
 )
-from .pdf import write_pdf
+from .pdf import write_handout, write_pdf
 from .preview import preview
 from .profile import PARAMETERS, Profile, load_profile, validate
 
@@ -64,5 +64,6 @@ __all__ = [
     "render_html",
     "save_module",
     "validate",
+    "write_handout",
     "write_pdf",
 ]

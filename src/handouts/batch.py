@@ -203,7 +203,9 @@ def input_digest(profile: Profile, workbook: Path, record: bool,
     from .resources import library_dir, templates_dir
 
     h = hashlib.sha256()
-    h.update(json.dumps(profile.model_dump(mode="json"), sort_keys=True).encode())
+    inputs = profile.model_dump(mode="json")
+    inputs["password"] = bool(inputs["password"])  # never a hash of the password itself
+    h.update(json.dumps(inputs, sort_keys=True).encode())
     h.update(workbook.read_bytes())
     h.update(tree(templates_dir()).encode())
     h.update(tree(library_dir()).encode())
@@ -315,9 +317,18 @@ def write_manifest(output_dir: Path, clients: dict[str, Any]) -> None:
 
 # -- the worker pool ------------------------------------------------------------------
 
+MEMORY_LIMIT_MB = 2048  # address space per worker; a client that needs more fails alone
+
+
 def _worker(conn: Connection, warm: bool = True) -> None:
     """Run in a worker process: warm up once, then build clients sent over *conn*."""
     import resource
+
+    limit = MEMORY_LIMIT_MB * 1024 * 1024
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ValueError, OSError):  # a lower hard limit is already set: keep it
+        pass
 
     # jsonschema (via nbformat) builds an IRI grammar at import when rfc3987-syntax is
     # installed (JupyterLab brings it): 0.7 s per worker for a check notebooks never use.
@@ -387,6 +398,8 @@ def _warm_up(render_pdf) -> None:
 
 def _one_line(exc: BaseException) -> str:
     ename = getattr(exc, "ename", None)
+    if ename == "MemoryError" or isinstance(exc, MemoryError):
+        return f"ran out of memory (limit {MEMORY_LIMIT_MB} MB per client); check the inputs"
     evalue = getattr(exc, "evalue", None)
     text = f"{ename}: {evalue}" if ename else f"{type(exc).__name__}: {exc}"
     return " ".join(text.split())[:300]
@@ -441,7 +454,13 @@ def run(
     started = time.perf_counter()
     output_dir = Path(output_dir).expanduser().resolve()
     planned = plan(roster, output_dir, workbook, record)
-    private_dir(output_dir)
+    try:
+        private_dir(output_dir)
+    except OSError as exc:
+        from .pdf import write_hint
+
+        raise BatchError(f"cannot create the output folder: {exc.strerror}; "
+                         f"{write_hint(exc)}", file=output_dir) from None
     manifest = read_manifest(output_dir)
     result = BatchResult(workers=jobs)
     todo: list[Job] = []
@@ -508,9 +527,16 @@ def execute(
                         worker.stop()
                         worker = pool[index] = _Worker(context, warm)
                     job = queue.pop(0)
-                    private_dir(job.pdf.parent)
-                    for stale in job.pdf.parent.glob(".tmp-*"):  # from an interrupted run
-                        stale.unlink(missing_ok=True)
+                    try:
+                        private_dir(job.pdf.parent)
+                        for stale in job.pdf.parent.glob(".tmp-*"):  # an interrupted run's
+                            stale.unlink(missing_ok=True)
+                    except OSError as exc:
+                        from .pdf import write_hint
+
+                        finish(job, "failed", 0.0, f"cannot write {job.pdf.parent}: "
+                               f"{exc.strerror}; {write_hint(exc)}", 0.0)
+                        continue
                     worker.send(job, {
                         "workbook": notebook, "record": record, "stem": job.pdf.stem,
                         "pdf": str(job.pdf), "notebook": str(job.notebook),

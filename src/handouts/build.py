@@ -12,8 +12,7 @@ from typing import Any
 from .assemble import assemble
 from .content import load_library
 from .errors import BuildError, HandoutsError
-from .html import render_html
-from .pdf import private_dir, write_pdf
+from .pdf import private_dir, write_handout, write_hint
 from .profile import Profile, load_profile, to_parameters, validate
 from .resources import workbook_path
 
@@ -59,11 +58,8 @@ def build_handout(
     """
     profile = validate(dict(params))
     library = load_library(profile.practice_library or None, profile.language)
-    handout = assemble(profile, library)
-    html = render_html(handout)
     pdf_path, _ = output_paths(output_dir, profile, workbook)
-    return write_pdf(html, pdf_path, fillable=profile.fillable,
-                     extra_files=[profile.practice_logo] if profile.practice_logo else [])
+    return write_handout(assemble(profile, library), pdf_path)
 
 
 def _cell_error(exc: Exception) -> str:
@@ -97,6 +93,11 @@ def build(
     output_dir = Path(output_dir).expanduser().resolve()
     pdf_path, record_path = output_paths(output_dir, profile, workbook)
     where = f"client {profile.client_id}"
+    try:
+        private_dir(pdf_path.parent)
+    except OSError as exc:
+        raise BuildError(f"cannot create {pdf_path.parent}: {exc.strerror}; "
+                         f"{write_hint(exc)}", file=where, field="output") from None
     if kernel:
         _build_in_kernel(notebook, profile, output_dir, pdf_path, record_path, record,
                          timeout, where, workbook)

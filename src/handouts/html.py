@@ -27,7 +27,8 @@ def _trusted_markdown() -> MarkdownIt:
 @cache
 def _untrusted_markdown() -> MarkdownIt:
     # Client-supplied text: no HTML, no links or images (nothing to fetch or follow).
-    md = MarkdownIt("commonmark", {"html": False, "typographer": True})
+    # maxNesting above the profile's 10-level quote limit, so no client text is dropped.
+    md = MarkdownIt("commonmark", {"html": False, "typographer": True, "maxNesting": 40})
     md.enable(["replacements", "smartquotes"])
     md.disable(["image", "link", "autolink", "html_inline", "html_block", "reference"])
     return md

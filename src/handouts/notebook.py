@@ -89,8 +89,7 @@ class Picker:
         from .assemble import assemble
         from .build import output_paths
         from .errors import HandoutsError
-        from .html import render_html
-        from .pdf import write_pdf
+        from .pdf import write_handout
         from .preview import preview
 
         self.output.clear_output()
@@ -100,9 +99,7 @@ class Picker:
                 self.profile = self.profile.model_copy(update=update)
                 handout = assemble(self.profile, self.library)
                 pdf_path, _ = output_paths(self.output_dir, self.profile, self.workbook)
-                logo = [self.profile.practice_logo] if self.profile.practice_logo else []
-                self.pdf_path = write_pdf(render_html(handout), pdf_path,
-                                          fillable=self.profile.fillable, extra_files=logo)
+                self.pdf_path = write_handout(handout, pdf_path)
                 print(self.pdf_path)
                 display(preview(self.pdf_path))
             except HandoutsError as exc:
@@ -161,8 +158,7 @@ def preview_module(module: Module, practice_library: str | Path | None = None,
 
     from .assemble import assemble
     from .build import output_paths
-    from .html import render_html
-    from .pdf import write_pdf
+    from .pdf import write_handout
     from .profile import validate
 
     library = load_library(practice_library, module.language)
@@ -174,7 +170,7 @@ def preview_module(module: Module, practice_library: str | Path | None = None,
         "language": module.language, lists[module.kind]: [module.id],
     })
     pdf_path, _ = output_paths(output_dir, profile, module.id)
-    return write_pdf(render_html(assemble(profile, library)), pdf_path)
+    return write_handout(assemble(profile, library), pdf_path)
 
 
 def save_module(text: str, folder: str | Path) -> Path:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tempfile
 from collections.abc import Iterable
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -72,13 +74,35 @@ def _font_config():
     return _FONT_CONFIG
 
 
+@contextmanager
+def _source_date(day: dt.date | None):
+    """Pin the timestamps font subsetting writes, so the same inputs give the same bytes.
+
+    fontTools stamps subset fonts with the current time unless SOURCE_DATE_EPOCH is set;
+    an existing SOURCE_DATE_EPOCH wins, else the session date is used.
+    """
+    if day is None or "SOURCE_DATE_EPOCH" in os.environ:
+        yield
+        return
+    epoch = dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(epoch))
+    try:
+        yield
+    finally:
+        os.environ.pop("SOURCE_DATE_EPOCH", None)
+
+
 def render_pdf(
     html: str,
     *,
     fillable: bool = False,
     extra_files: Iterable[str | Path] = (),
+    source_date: dt.date | None = None,
 ) -> bytes:
-    """Render *html* to PDF bytes; any fetch outside the project's files fails the render."""
+    """Render *html* to PDF bytes; any fetch outside the project's files fails the render.
+
+    *source_date* (the session date) pins embedded timestamps for reproducible output.
+    """
     import weasyprint
 
     fetcher_class, refused = _fetcher_class()
@@ -86,13 +110,14 @@ def render_pdf(
     base_url = templates_dir().resolve().as_uri() + "/"
     try:
         document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher)
-        return document.write_pdf(
-            font_config=_font_config(),
-            pdf_forms=fillable,
-            pdf_variant="pdf/ua-1",
-            custom_metadata=False,
-            attachments=[],
-        )
+        with _source_date(source_date):
+            return document.write_pdf(
+                font_config=_font_config(),
+                pdf_forms=fillable,
+                pdf_variant="pdf/ua-1",
+                custom_metadata=False,
+                attachments=[],
+            )
     except refused as exc:
         raise RenderError(f"{exc}; only the project's templates, fonts and the practice logo "
                           "may be used", field="url") from None
@@ -129,16 +154,65 @@ def atomic_write(path: str | Path, data: bytes) -> Path:
     return path
 
 
+def encrypt(data: bytes, password: str) -> bytes:
+    """Return *data* protected with AES-256 (PDF security handler revision 6, never RC4).
+
+    The password is needed to open the PDF. Encryption uses random salts, so an
+    encrypted PDF is not byte-identical from one build to the next.
+    """
+    import io
+
+    import pikepdf
+
+    out = io.BytesIO()
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        pdf.save(out, encryption=pikepdf.Encryption(user=password, owner=password, R=6,
+                                                    aes=True, metadata=True))
+    return out.getvalue()
+
+
 def write_pdf(
     html: str,
     path: str | Path,
     *,
     fillable: bool = False,
     extra_files: Iterable[str | Path] = (),
+    source_date: dt.date | None = None,
+    password: str = "",
 ) -> Path:
-    """Render *html* and write the PDF atomically to *path* (0600); return the path."""
-    data = render_pdf(html, fillable=fillable, extra_files=extra_files)
+    """Render *html* and write the PDF atomically to *path* (0600); return the path.
+
+    With *password*, the PDF is encrypted with AES-256 and needs it to open.
+    """
+    data = render_pdf(html, fillable=fillable, extra_files=extra_files,
+                      source_date=source_date)
+    if password:
+        data = encrypt(data, password)
     try:
         return atomic_write(path, data)
     except OSError as exc:
-        raise RenderError(f"cannot write the PDF: {exc.strerror or exc}", file=path) from None
+        raise RenderError(f"cannot write the PDF: {exc.strerror or exc}; {write_hint(exc)}",
+                          file=path) from None
+
+
+def write_hint(exc: OSError) -> str:
+    """Say what to do about a failed write."""
+    import errno
+
+    if exc.errno == errno.ENOSPC:
+        return "free some disk space and build again"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "choose an output folder you can write to (-o)"
+    return "check the output folder and build again"
+
+
+def write_handout(handout, path: str | Path, template: str = "handout") -> Path:
+    """Render *handout* with *template* and write its PDF, with the profile's options."""
+    from .html import render_html
+
+    profile = handout.profile
+    return write_pdf(
+        render_html(handout, template=template), path, fillable=profile.fillable,
+        extra_files=[profile.practice_logo] if profile.practice_logo else [],
+        source_date=profile.session_date, password=profile.password,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -26,6 +27,18 @@ Colour = Annotated[
     StringConstraints(pattern=r"^#?[0-9a-fA-F]{6}$"),
     AfterValidator(lambda v: "#" + v.lstrip("#").lower()),
 ]
+_DEEP_QUOTE = re.compile(r"^\s*(?:>\s*){11,}")
+
+
+def _shallow(text: str) -> str:
+    """Refuse Markdown quoted more than 10 levels deep: it would print as nothing useful."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if _DEEP_QUOTE.match(line):
+            raise ValueError(f"line {number} is quoted more than 10 levels deep")
+    return text
+
+
+ClientMarkdown = Annotated[str, StringConstraints(max_length=20_000), AfterValidator(_shallow)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 
 DEFAULT_CRISIS_LINE = (
@@ -49,7 +62,7 @@ class OwnSection(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-    text: Annotated[str, StringConstraints(max_length=20_000)]
+    text: ClientMarkdown
     after: Annotated[str, StringConstraints(max_length=64)] = "end"
 
 
@@ -65,7 +78,7 @@ class Profile(BaseModel):
     modules: list[str] = Field(default_factory=list)
     rituals: list[str] = Field(default_factory=list)
     scripts: list[str] = Field(default_factory=list)
-    note: Annotated[str, StringConstraints(max_length=20_000)] = ""
+    note: ClientMarkdown = ""
     own_sections: list[OwnSection] = Field(default_factory=list, max_length=20)
     language: Literal["en", "es"] = "en"
     paper: Literal["letter", "a4"] = "letter"
@@ -73,6 +86,7 @@ class Profile(BaseModel):
     fillable: bool = False
     ink_saver: bool = False
     cards: bool = False
+    password: Annotated[str, StringConstraints(max_length=127)] = ""
     practice_name: Annotated[str, StringConstraints(max_length=120)] = "Your therapy practice"
     practice_contact: Annotated[str, StringConstraints(max_length=200)] = ""
     practice_logo: str = ""
@@ -99,8 +113,21 @@ _STRING_FIELDS = {
 } | {"therapist", "note", "practice_name", "practice_contact", "crisis_line"}
 
 
+MAX_FILE_BYTES = 1_000_000  # a profile, practice file or YAML roster is far smaller
+
+
 class _StringLoader(yaml.SafeLoader):
-    """Load YAML keeping every plain scalar as text; fields decide their own types."""
+    """Load YAML keeping every plain scalar as text; fields decide their own types.
+
+    Aliases are refused: a few lines of nested aliases can expand to billions of values.
+    """
+
+    def compose_node(self, parent, index):  # noqa: D102
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed here", event.start_mark)
+        return super().compose_node(parent, index)
 
 
 # Drop implicit typing (bool, int, float, null, timestamp): `00123`, `No`, `on`, `null`
@@ -111,6 +138,8 @@ _StringLoader.yaml_implicit_resolvers = {}
 def read_yaml(path: Path) -> dict[str, Any]:
     """Read a YAML mapping with every scalar kept as a string."""
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ProfileError(f"file is larger than {MAX_FILE_BYTES // 1000} kB", file=path)
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProfileError("file not found", file=path) from None
@@ -239,9 +268,10 @@ def _profile_error(exc: ValidationError, file: object | None) -> ProfileError:
                             choices=choices)
     if kind == "string_pattern_mismatch":
         if top == "client_id":
+            # The value is not repeated: a mistyped id may be a client's real name.
             return ProfileError(
-                f"{err['input']!r} must be a pseudonymous slug: lower-case letters, digits, "
-                "single '-' or '_' (never a client's name)", file=file, field=loc)
+                "must be a pseudonymous slug of at most 64 characters: lower-case letters, "
+                "digits, single '-' or '_' (never a client's name)", file=file, field=loc)
         if top == "accent_color":
             return ProfileError(f"{err['input']!r} must be a colour like #2f6f6a",
                                 file=file, field=loc)

@@ -51,12 +51,33 @@ def workbook_path(name: str | Path) -> Path:
         path = Path(name).expanduser().resolve()
         if not path.is_file():
             raise BuildError("notebook not found", file=path, field="workbook")
-        return path
-    path = workbooks_dir() / f"{name}.ipynb"
-    if not path.is_file():
-        choices = [p.stem for p in workbooks_dir().glob("*.ipynb")]
-        raise BuildError(f"no workbook named {name!r}", field="workbook", choices=choices)
+    else:
+        path = workbooks_dir() / f"{name}.ipynb"
+        if not path.is_file():
+            choices = [p.stem for p in workbooks_dir().glob("*.ipynb")]
+            raise BuildError(f"no workbook named {name!r}", field="workbook", choices=choices)
+    _check_parameters_cell(path)
     return path
+
+
+def _check_parameters_cell(path: Path) -> None:
+    """Refuse a notebook without exactly one cell tagged ``parameters``.
+
+    Without one, papermill would put the client's values at the top and the notebook's
+    own defaults, run later, would silently win.
+    """
+    import json
+
+    from .errors import BuildError
+
+    try:
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BuildError(f"not a readable notebook: {exc}", file=path, field="workbook") from None
+    tagged = sum(1 for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))
+    if tagged != 1:
+        raise BuildError(f"needs exactly one cell tagged 'parameters' (found {tagged})",
+                         file=path, field="workbook")
 
 
 def font_files() -> dict[str, list[tuple[Path, str, str]]]:
