@@ -109,6 +109,7 @@ def check(files: tuple[Path, ...], practice_library: Path | None) -> None:
     """Validate the library, the templates and any client PROFILE files given."""
     from .assemble import assemble
     from .content import check_library, load_library
+    from .glyphs import fallbacks_needed
     from .html import environment
     from .profile import load_profile
 
@@ -124,6 +125,7 @@ def check(files: tuple[Path, ...], practice_library: Path | None) -> None:
             profile = load_profile(path)
             lib = load_library(profile.practice_library or practice_library, profile.language)
             assemble(profile, lib, file=path)
+            fallbacks_needed(profile)
         except HandoutsError as exc:
             problems.append(str(exc))
     for line in problems:

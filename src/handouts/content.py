@@ -236,7 +236,27 @@ def _module_files(root: Path, language: str | None) -> list[Path]:
 
 
 def load_library(practice_library: str | Path | None = None, language: str = "en") -> Library:
-    """Load the default library for *language*, then a practice folder over it by id."""
+    """Load the default library for *language*, then a practice folder over it by id.
+
+    A long-lived process (a batch worker) reuses the parsed library while no module file
+    has changed; the copy it returns is its own.
+    """
+    roots = [library_dir()] + ([Path(practice_library).expanduser()] if practice_library
+                                else [])
+    stamp = tuple((str(p), p.stat().st_mtime_ns) for root in roots if root.is_dir()
+                  for p in sorted(root.rglob("*")) if p.is_file())
+    key = (str(practice_library or ""), language, stamp)
+    if key not in _CACHE:
+        _CACHE.clear()
+        _CACHE[key] = _load_library(practice_library, language)
+    cached = _CACHE[key]
+    return Library(cached.language, dict(cached.modules), dict(cached.sources))
+
+
+_CACHE: dict[tuple, Library] = {}
+
+
+def _load_library(practice_library: str | Path | None, language: str) -> Library:
     if language not in LANGUAGES:
         raise LibraryError(f"unknown language {language!r}", field="language", choices=LANGUAGES)
     roots = [library_dir()]

@@ -69,6 +69,17 @@ class WarmEngine(Engine):
     @classmethod
     def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
         namespace: dict[str, Any] = {"__name__": "__main__"}
+        # Papermill rewrites the output notebook at every cell start and end, which lets
+        # you watch a long kernel run; here a whole workbook takes about a second, so the
+        # notebook is written once, when papermill completes it.
+        output_path, nb_man.output_path = nb_man.output_path, None
+        try:
+            cls._run_cells(nb_man, namespace)
+        finally:
+            nb_man.output_path = output_path
+
+    @staticmethod
+    def _run_cells(nb_man, namespace: dict[str, Any]) -> None:
         count = 0
         for index, cell in enumerate(nb_man.nb.cells):
             if cell.cell_type != "code":

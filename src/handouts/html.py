@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cache
 from pathlib import Path
 
 import jinja2
 import yaml
 from markdown_it import MarkdownIt
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from .assemble import Handout
 from .errors import RenderError
-from .resources import font_files, templates_dir
+from .glyphs import fallbacks_needed
+from .resources import FALLBACK_RANGES, TEXT_FAMILIES, font_files, templates_dir
 
 
 @cache
@@ -44,9 +46,30 @@ def markdown_inline(text: str) -> Markup:
     return Markup(_trusted_markdown().renderInline(text or ""))  # noqa: S704
 
 
+# Emoji get their own font through a span: with the emoji font in the general font
+# stack, Pango would draw plain digits with it too.
+_EMOJI_RUN = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\u200D\uFE0F"
+                        "\u20E3\U000E0020-\U000E007F]+")
+_PICTOGRAPH = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF]")
+_TAG = re.compile(r"(<[^>]*>)")
+
+
+def _wrap_emoji(text: str) -> str:
+    return _EMOJI_RUN.sub(
+        lambda m: f'<span class="emoji">{m.group(0)}</span>'
+        if _PICTOGRAPH.search(m.group(0)) else m.group(0), text)
+
+
+def client_text(text: str) -> Markup:
+    """Escape one line of client text, marking emoji so they get the emoji font."""
+    return Markup(_wrap_emoji(str(escape(text or ""))))  # noqa: S704 - escaped first
+
+
 def client_markdown(text: str) -> Markup:
     """Render untrusted client Markdown (the personal note): escaped, nothing fetched."""
-    return Markup(_untrusted_markdown().render(text or ""))  # noqa: S704
+    html = _untrusted_markdown().render(text or "")
+    parts = _TAG.split(html)  # emoji are marked in text only, never inside a tag
+    return Markup("".join(p if p.startswith("<") else _wrap_emoji(p) for p in parts))  # noqa: S704
 
 
 def _finalize(value: object) -> object:
@@ -70,6 +93,7 @@ def environment(extra_templates: str | Path | None = None) -> jinja2.Environment
     env.filters["markdown"] = markdown
     env.filters["markdown_inline"] = markdown_inline
     env.filters["client_markdown"] = client_markdown
+    env.filters["client_text"] = client_text
     return env
 
 
@@ -80,15 +104,16 @@ def labels(language: str) -> dict[str, str]:
     return {**data["en"], **data.get(language, {})}
 
 
-def font_faces() -> list[dict[str, str]]:
-    """Return @font-face descriptors for the bundled fonts, as file URLs."""
+def font_faces(fallbacks: list[str] | tuple[str, ...] = ()) -> list[dict[str, str]]:
+    """Return @font-face descriptors for the text fonts and *fallbacks*, as file URLs."""
     faces = []
-    for family, files in font_files().items():
+    for family, files in font_files((*TEXT_FAMILIES, *fallbacks)).items():
         for path, weight, style in files:
             # A variable font serves both weights the templates use.
+            ranges = ", ".join(f"U+{lo:X}-{hi:X}" for lo, hi in FALLBACK_RANGES.get(family, []))
             for w in [weight] if weight else [400, 700]:
                 faces.append({"family": family, "url": path.as_uri(), "weight": str(w),
-                              "style": style})
+                              "style": style, "range": ranges})
     return faces
 
 
@@ -116,14 +141,18 @@ def render_html(handout: Handout, extra_templates: str | Path | None = None,
     try:
         jinja_template = environment(extra_templates).get_template(f"{template}.html.j2")
         t = labels(profile.language)
+        fallbacks = fallbacks_needed(profile)
         return jinja_template.render(
+            # Our own family names, never client text: safe to print into the CSS unescaped.
+            fallback_stack=Markup("".join(  # noqa: S704
+                f'"{f}", ' for f in fallbacks if f != "Noto Color Emoji")),
             template_name=template,
             h=handout,
             p=profile,
             t=t,
             session_date=long_date(profile.session_date, t),
             accent="#444444" if profile.ink_saver else profile.accent_color,
-            fonts=font_faces(),
+            fonts=font_faces(fallbacks),
             logo_url=logo.as_uri() if logo else "",
         )
     except jinja2.TemplateError as exc:

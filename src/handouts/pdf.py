@@ -11,13 +11,13 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from .errors import RenderError
-from .resources import font_files, templates_dir
+from .resources import FALLBACK_FAMILIES, TEXT_FAMILIES, font_files, templates_dir
 
 
 def allowed_roots(extra_files: Iterable[str | Path] = ()) -> list[Path]:
     """Return the folders and files the renderer may read: templates, fonts, extras."""
     roots = [templates_dir().resolve()]
-    for files in font_files().values():
+    for files in font_files((*TEXT_FAMILIES, *FALLBACK_FAMILIES)).values():
         roots.extend(path.parent.resolve() for path, _, _ in files)
     roots.extend(Path(p).resolve() for p in extra_files if p)
     return sorted(set(roots))

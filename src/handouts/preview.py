@@ -64,7 +64,7 @@ def preview(pdf_path: str | Path, pages: list[int] | None = None, width: int = 3
             scale = width / page.get_width()
             image = page.render(scale=scale).to_pil()
             buffer = io.BytesIO()
-            image.save(buffer, format="PNG", optimize=True)
+            image.save(buffer, format="PNG")
             images.append(buffer.getvalue())
             page.close()
     finally:

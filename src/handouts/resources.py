@@ -80,12 +80,46 @@ def _check_parameters_cell(path: Path) -> None:
                          file=path, field="workbook")
 
 
-def font_files() -> dict[str, list[tuple[Path, str, str]]]:
-    """Return the bundled font files by family: (path, weight, style) each."""
+TEXT_FAMILIES = ("Literata", "Atkinson Hyperlegible")
+# Fallbacks for client text in other scripts, in the order they are tried.
+FALLBACK_FAMILIES = ("Noto Sans Arabic", "Noto Sans Hebrew", "Noto Sans Devanagari",
+                     "Noto Sans CJK TC", "Noto Color Emoji")
+
+
+# The script each fallback serves. The fonts also carry digits and punctuation, which
+# must keep coming from the text fonts; the ranges keep the fallbacks to their script.
+FALLBACK_RANGES = {
+    "Noto Sans Arabic": [(0x0600, 0x06FF), (0x0750, 0x077F), (0x08A0, 0x08FF),
+                         (0xFB50, 0xFDFF), (0xFE70, 0xFEFF)],
+    "Noto Sans Hebrew": [(0x0590, 0x05FF), (0xFB1D, 0xFB4F)],
+    "Noto Sans Devanagari": [(0x0900, 0x097F), (0xA8E0, 0xA8FF), (0x1CD0, 0x1CFF)],
+    "Noto Sans CJK TC": [(0x1100, 0x11FF), (0x2E80, 0x2FDF), (0x3000, 0x33FF),
+                         (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xA960, 0xA97F),
+                         (0xAC00, 0xD7FF), (0xF900, 0xFAFF), (0xFE30, 0xFE4F),
+                         (0xFF00, 0xFFEF), (0x20000, 0x2FA1F)],
+    "Noto Color Emoji": [(0x200D, 0x200D), (0x20E3, 0x20E3), (0x2600, 0x27BF),
+                         (0x2B00, 0x2BFF), (0xFE0F, 0xFE0F), (0x1F000, 0x1FAFF),
+                         (0xE0020, 0xE007F)],
+}
+
+
+def font_files(families: tuple[str, ...] = TEXT_FAMILIES) -> dict[str, list[tuple[Path, str, str]]]:
+    """Return bundled font files by family: (path, weight, style) each; weight "" if variable."""
     import fontpkg
 
     result: dict[str, list[tuple[Path, str, str]]] = {}
-    for family in ("Literata", "Atkinson Hyperlegible"):
-        fam = fontpkg.family(family)
-        result[family] = [(Path(f.path), f.weight, f.style) for f in fam.files]
+    vendored = templates_dir() / "fonts"
+    for family in families:
+        if family in ("Noto Sans Hebrew",):
+            result[family] = [(vendored / "NotoSansHebrew-Regular.ttf", "400", "normal"),
+                              (vendored / "NotoSansHebrew-Bold.ttf", "700", "normal")]
+        elif family == "Noto Color Emoji":
+            result[family] = [(vendored / "NotoColorEmoji.ttf", "400", "normal")]
+        elif family == "Noto Sans CJK TC":
+            package = files("cvttf_NotoSansCJK_Regular")
+            result[family] = [(Path(str(package / "NotoSansCJKtc-Regular.otf")), "400",
+                               "normal")]
+        else:
+            fam = fontpkg.family(family)
+            result[family] = [(Path(f.path), str(f.weight or ""), f.style) for f in fam.files]
     return result
