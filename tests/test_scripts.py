@@ -74,3 +74,15 @@ def test_templates_render_without_css_warnings(caplog, tmp_path):
                   tmp_path / "h.pdf")
     warnings = [r.getMessage() for r in caplog.records if r.name.startswith("weasyprint")]
     assert not warnings, warnings[:5]
+
+
+@pytest.mark.parametrize("name", ["דניאל", "سامي"])
+def test_right_to_left_names_read_right_to_left(tmp_path, name):
+    out = write_handout(handout(partners=[{"name": "Avery"}, {"name": name}]), tmp_path / "h.pdf")
+    with pdfplumber.open(out) as pdf:
+        cover = pdf.pages[0].chars
+        glyphs = [c for c in cover if "\u0590" <= c["text"] <= "\u06ff"]
+    assert len(glyphs) == len(name)
+    by_x = sorted(glyphs, key=lambda c: c["x0"])
+    assert by_x[-1]["text"] == name[0]  # the first letter stands rightmost
+    assert by_x[0]["text"] == name[-1]
