@@ -48,20 +48,24 @@ def test_teaching_modules_cite_sources(module):
     assert module.sources, module.id
 
 
-@pytest.mark.parametrize("module", MODULES, ids=IDS)
-def test_touch_and_sex_come_with_consent(module):
-    text = plain(module).lower()
-    if re.search(r"\b(touch|touching|sex|sexual|sexually|kiss|kisses|kissing)\b", text):
-        assert re.search(r"not now|both (of you )?want|consent|ask (me )?first|say no", text), (
-            f"{module.id} mentions touch or sex without a consent line")
+# (what a module mentions, what must then stand beside it, the rule in words)
+CARE_RULES = [
+    (r"\b(touch|touching|sex|sexual|sexually|kiss|kisses|kissing)\b",
+     r"not now|both (of you )?want|consent|ask (me )?first|say no",
+     "mentions touch or sex without a consent line"),
+    (r"\b(pain|painful|medication|medicine)\b",
+     r"doctor|health professional|medical",
+     "mentions pain or medication without a medical-check note"),
+]
 
 
 @pytest.mark.parametrize("module", MODULES, ids=IDS)
-def test_pain_or_medication_comes_with_a_medical_note(module):
+@pytest.mark.parametrize(("mention", "required", "problem"), CARE_RULES,
+                         ids=["consent", "medical-note"])
+def test_care_notes_stand_where_they_are_needed(module, mention, required, problem):
     text = plain(module).lower()
-    if re.search(r"\b(pain|painful|medication|medicine)\b", text):
-        assert re.search(r"doctor|health professional|medical", text), (
-            f"{module.id} mentions pain or medication without a medical-check note")
+    if re.search(mention, text):
+        assert re.search(required, text), f"{module.id} {problem}"
 
 
 def test_scripts_have_two_or_three_openers():

@@ -314,14 +314,15 @@ def test_same_inputs_give_byte_identical_pdfs(tmp_path, examples):
 
 # 8. Faults -------------------------------------------------------------------------
 
-def test_cell_error_is_one_line_naming_the_client(tmp_path, examples, capsys):
+@pytest.mark.parametrize("engine", [[], ["--kernel"]], ids=["warm-engine", "jupyter-kernel"])
+def test_cell_error_is_one_line_naming_the_client(tmp_path, examples, capsys, engine):
     nb = nbformat.read(workbook_path("connection"), as_version=4)
     nb.cells.insert(2, nbformat.v4.new_code_cell("raise RuntimeError('cell broke')"))
     custom = tmp_path / "wb" / "connection.ipynb"
     custom.parent.mkdir()
     nbformat.write(nb, custom)
     code = main(["build", str(examples / "clients" / "sample-individual.yaml"), "-o",
-                 str(tmp_path / "out"), "-w", str(custom)])
+                 str(tmp_path / "out"), "-w", str(custom), *engine])
     err = capsys.readouterr().err.strip()
     assert code == 1 and len(err.splitlines()) == 1
     assert "client sample-individual" in err and "RuntimeError: cell broke" in err

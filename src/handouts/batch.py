@@ -18,7 +18,7 @@ import re
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
@@ -360,7 +360,7 @@ def _worker(conn: Connection, warm: bool = True) -> None:
                 os.chmod(tmp, 0o600)
                 os.replace(tmp, job["notebook"])
         except Exception as exc:  # noqa: BLE001 - reported for this client alone
-            result = {"ok": False, "message": _one_line(exc)}
+            result = {"ok": False, "message": one_line(exc)}
         finally:
             tmp.unlink(missing_ok=True)
         if result["ok"] and not Path(job["pdf"]).is_file():
@@ -396,7 +396,8 @@ def _warm_up(render_pdf) -> None:
     render_pdf(render_html(assemble(profile, load_library())))
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """Describe a failed run in one line: the cell's error, or the exception."""
     ename = getattr(exc, "ename", None)
     if ename == "MemoryError" or isinstance(exc, MemoryError):
         return f"ran out of memory (limit {MEMORY_LIMIT_MB} MB per client); check the inputs"
@@ -573,11 +574,6 @@ def execute(
     finally:
         for worker in pool:
             worker.stop(kill=worker.job is not None)
-
-
-def outcomes_as_dicts(result: BatchResult) -> list[dict[str, Any]]:
-    """Return the outcomes as plain dictionaries (for JSON or a data frame)."""
-    return [asdict(o) for o in result.outcomes]
 
 
 def print_summary(result: BatchResult, stream=None) -> None:

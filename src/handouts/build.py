@@ -62,13 +62,6 @@ def build_handout(
     return write_handout(assemble(profile, library), pdf_path)
 
 
-def _cell_error(exc: Exception) -> str:
-    ename = getattr(exc, "ename", type(exc).__name__)
-    evalue = getattr(exc, "evalue", str(exc))
-    # Errors raised on purpose by handouts inside the kernel carry their own message.
-    return f"{ename}: {evalue}".strip()
-
-
 def build(
     profile_path: str | Path,
     output_dir: str | Path = "output",
@@ -138,7 +131,9 @@ def _build_in_kernel(notebook: Path, profile: Profile, output_dir: Path, pdf_pat
             os.chmod(tmp, 0o600)
             os.replace(tmp, record_path)
     except PapermillExecutionError as exc:
-        raise BuildError(f"the workbook failed: {_cell_error(exc)}", file=where,
+        from .batch import one_line
+
+        raise BuildError(f"the workbook failed: {one_line(exc)}", file=where,
                          field=f"{workbook}.ipynb") from None
     except HandoutsError:
         raise

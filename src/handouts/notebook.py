@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -67,7 +68,7 @@ class Picker:
             box = w.TagsInput(value=list(getattr(profile, field)), allowed_tags=ids,
                               allow_duplicates=False)
             self.inputs[field] = box
-            legend = "".join(f"<li><code>{_escape(m.id)}</code> {_escape(m.title)}</li>"
+            legend = "".join(f"<li><code>{html.escape(m.id)}</code> {html.escape(m.title)}</li>"
                              for m in library.of_kind(kind))
             rows.append(w.VBox([
                 w.HTML(f"<b>{label}</b> <small>type an id to add, drag to reorder, "
@@ -110,12 +111,6 @@ class Picker:
         from IPython.display import display
 
         display(self.widget)
-
-
-def _escape(text: str) -> str:
-    import html
-
-    return html.escape(text)
 
 
 def picker(profile: Profile, library: Library, output_dir: str | Path = "output",
