@@ -72,7 +72,7 @@ def test_practice_library_adds_and_overrides_by_id(tmp_path):
         (("kind: article", "kind: poem"), "kind", "valid: article, matter, script, worksheet"),
         (("sources: [johnson-2008]", "sources: [nobody-1999]"), "sources", "unknown source"),
         (("id: good-id", "id: Bad Id"), "id", "must be a slug"),
-        (("tags: [test]\n", "tags: [test]\ncolour: red\n"), "colour", "is not a module field"),
+        (("tags: [test]\n", "tags: [test]\ncolour: red\n"), "colour", "is not a known field"),
         (("summary: A short test article.\n", ""), "summary", "required field is missing"),
     ],
 )

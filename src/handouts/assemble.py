@@ -2,30 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
-from .content import Library, Module
+from .content import LIST_OF_KIND, Library, Module
 from .errors import ProfileError
 from .profile import OwnSection, Profile
 
-# Which profile list holds which kind of module.
-LISTS = {"modules": "article", "rituals": "worksheet", "scripts": "script"}
+LISTS = {name: kind for kind, name in LIST_OF_KIND.items()}
 
 TITLES = {"en": "Connection workbook", "es": "Cuaderno de conexión"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Handout:
-    """Everything the templates need, in reading order. No rendering happens here."""
+    """Everything the templates need, in reading order, for one reader (read-only).
+
+    Modules are the reader's editions (:meth:`Module.for_reader`). No rendering here.
+    """
 
     profile: Profile
     title: str
-    articles: list[Module]
-    worksheets: list[Module]
-    scripts: list[Module]
-    matter: dict[str, Module]
-    references: list[str] = field(default_factory=list)
-    own_after: dict[str, list[OwnSection]] = field(default_factory=dict)
+    articles: tuple[Module, ...]
+    worksheets: tuple[Module, ...]
+    scripts: tuple[Module, ...]
+    matter: Mapping[str, Module]
+    references: tuple[str, ...] = ()
+    own_after: Mapping[str, tuple[OwnSection, ...]] = field(default_factory=dict)
 
     @property
     def sections(self) -> list[Module]:
@@ -45,6 +49,12 @@ def check_choices(profile: Profile, library: Library, file: object | None = None
             if module_id in seen:
                 raise ProfileError(f"{module_id!r} is chosen twice", file=file,
                                    field=f"{list_name}[{index}]")
+            audiences = library.modules[module_id].audiences
+            if profile.reader not in audiences:
+                raise ProfileError(
+                    f"{module_id!r} is not written for a {profile.reader} reader "
+                    f"(it serves: {', '.join(audiences)}); choose another or set audience",
+                    file=file, field=f"{list_name}[{index}]")
             seen.add(module_id)
     anchors = ["start", "end", *profile.modules, *profile.rituals, *profile.scripts]
     for index, own in enumerate(profile.own_sections):
@@ -59,24 +69,29 @@ def check_choices(profile: Profile, library: Library, file: object | None = None
 def assemble(profile: Profile, library: Library, file: object | None = None) -> Handout:
     """Return the ordered handout for *profile*, validating every chosen id."""
     check_choices(profile, library, file)
-    chosen = {name: [library.modules[i] for i in getattr(profile, name)] for name in LISTS}
-    matter = {m.id: m for m in library.of_kind("matter")}
+
+    def edition(module: Module) -> Module:
+        return module.for_reader(profile.reader, profile.fillable)
+
+    chosen = {name: tuple(edition(library.modules[i]) for i in getattr(profile, name))
+              for name in LISTS}
+    matter = {m.id: edition(m) for m in library.of_kind("matter")}
     references: list[str] = []
     for module in [*chosen["modules"], *chosen["rituals"], *chosen["scripts"]]:
         for key in module.sources:
             citation = library.sources[key]
             if citation not in references:
                 references.append(citation)
-    own_after: dict[str, list[OwnSection]] = {}
+    own_after: dict[str, tuple[OwnSection, ...]] = {}
     for own in profile.own_sections:
-        own_after.setdefault(own.after, []).append(own)
+        own_after[own.after] = (*own_after.get(own.after, ()), own)
     return Handout(
         profile=profile,
         title=TITLES[profile.language],
         articles=chosen["modules"],
         worksheets=chosen["rituals"],
         scripts=chosen["scripts"],
-        matter=matter,
-        references=sorted(references),
-        own_after=own_after,
+        matter=MappingProxyType(matter),
+        references=tuple(sorted(references)),
+        own_after=MappingProxyType(own_after),
     )

@@ -1,13 +1,29 @@
-"""Load the content library: Markdown modules with YAML front matter."""
+"""Load the content library: Markdown modules with YAML front matter.
+
+A module may word its text differently for each reader (a couple, one person whose
+partner is not reading, more than two partners) and for printed or fillable copies.
+The library keeps modules as written; :meth:`Module.for_reader` returns the one reader's
+edition, plain strings only, which is what a handout holds.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal
+from types import MappingProxyType
+from typing import Annotated, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from .errors import LibraryError
 from .resources import library_dir
@@ -15,6 +31,10 @@ from .resources import library_dir
 KINDS = ("article", "worksheet", "script", "matter")
 LANGUAGES = ("en", "es")
 MATTER_IDS = ("how-to-use", "safety", "disclaimer", "rituals-closing")
+AUDIENCES = ("couple", "individual", "group")
+MODES = ("fillable", "printed")
+# The profile list that holds each kind of module a therapist chooses.
+LIST_OF_KIND = {"article": "modules", "worksheet": "rituals", "script": "scripts"}
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -24,12 +44,62 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Extra(_Strict):
-    """An extra list on a worksheet, such as question prompts or sentence stems."""
+class Variants(_Strict):
+    """Wording by reader: each audience or mode may have its own; ``default`` serves the rest."""
 
-    title: Text
-    intro: str = ""
-    items: list[Text] = Field(min_length=1)
+    couple: Text | None = None
+    individual: Text | None = None
+    group: Text | None = None
+    fillable: Text | None = None
+    printed: Text | None = None
+    default: Text | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Variants:
+        if not any(getattr(self, name) for name in type(self).model_fields):
+            raise ValueError("a wording mapping needs at least one of "
+                             + ", ".join(type(self).model_fields))
+        return self
+
+    def pick(self, audience: str, mode: str) -> str | None:
+        """Return the wording for this reader, or None when there is none."""
+        return getattr(self, audience) or getattr(self, mode) or self.default
+
+
+Varied = Union[Text, Variants]  # noqa: UP007 - pydantic reads the union in this order
+
+
+def _pick(value: Varied | None, audience: str, mode: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return value.pick(audience, mode)
+
+
+def _pick_all(values: tuple[Varied, ...], audience: str, mode: str) -> tuple[str, ...]:
+    return tuple(t for t in (_pick(v, audience, mode) for v in values) if t)
+
+
+class Extra(_Strict):
+    """An extra list on a worksheet: prompts, sentence stems, or a table of choices.
+
+    With ``choices``, each item is a row and each partner ticks one choice per row.
+    """
+
+    title: Varied
+    intro: Varied = ""
+    items: tuple[Varied, ...] = Field(min_length=1)
+    choices: tuple[Text, ...] = ()
+
+    def for_reader(self, audience: str, mode: str) -> Extra:
+        return self.model_copy(update={
+            "title": _pick(self.title, audience, mode) or "",
+            "intro": _pick(self.intro, audience, mode) or "",
+            "items": _pick_all(self.items, audience, mode),
+        })
+
+
+_SCALARS = ("title", "summary", "why", "tracker", "when", "asking_for", "pause")
+_LISTS = ("steps", "making_it_yours", "prompts", "openers", "listener", "avoid")
 
 
 class Module(_Strict):
@@ -37,45 +107,63 @@ class Module(_Strict):
 
     id: Slug
     kind: Literal["article", "worksheet", "script", "matter"]
-    title: Text
-    summary: Text
+    title: Varied
+    summary: Varied
     minutes: int = Field(ge=1, le=60)
-    tags: list[Slug] = Field(min_length=1)
-    sources: list[Text]
+    tags: tuple[Slug, ...] = Field(min_length=1)
+    sources: tuple[Text, ...]
     version: Text
     language: Literal["en", "es"]
+    # A practice's own module may leave these out: it then serves every reader.
+    topic: Slug = "general"
+    audiences: tuple[Literal["couple", "individual", "group"], ...] = Field(
+        default=AUDIENCES, min_length=1)
+    contraindications: tuple[Text, ...] = ()
     body: str = ""
     path: Path | None = None
 
     # worksheet parts
-    steps: list[Text] = Field(default_factory=list)
-    why: str = ""
-    making_it_yours: list[Text] = Field(default_factory=list)
-    tracker: str = ""
-    extras: list[Extra] = Field(default_factory=list)
-    prompts: list[Text] = Field(default_factory=list)
+    steps: tuple[Varied, ...] = ()
+    why: Varied = ""
+    making_it_yours: tuple[Varied, ...] = ()
+    tracker: Varied = ""
+    extras: tuple[Extra, ...] = ()
+    prompts: tuple[Varied, ...] = ()
 
     # script parts
-    when: str = ""
-    openers: list[Text] = Field(default_factory=list)
-    asking_for: str = ""
-    listener: list[Text] = Field(default_factory=list)
-    avoid: list[Text] = Field(default_factory=list)
-    pause: str = ""
+    when: Varied = ""
+    openers: tuple[Varied, ...] = ()
+    asking_for: Varied = ""
+    listener: tuple[Varied, ...] = ()
+    avoid: tuple[Varied, ...] = ()
+    pause: Varied = ""
+
+    def for_reader(self, audience: str, fillable: bool = False) -> Module:
+        """Return this module as *audience* reads it: every text a plain string."""
+        mode = "fillable" if fillable else "printed"
+        update: dict = {name: _pick(getattr(self, name), audience, mode) or ""
+                        for name in _SCALARS}
+        update.update({name: _pick_all(getattr(self, name), audience, mode)
+                       for name in _LISTS})
+        update["extras"] = tuple(e.for_reader(audience, mode) for e in self.extras)
+        update["body"] = select_blocks(self.body, audience, mode)
+        return self.model_copy(update=update)
 
     def reader_text(self) -> list[str]:
-        """Return every piece of text a reader sees, as Markdown strings, in order."""
+        """Return every piece of text a reader sees, as Markdown strings, in order.
+
+        Call it on a reader's edition (:meth:`for_reader`).
+        """
         parts = [self.body, *self.steps, self.why, *self.making_it_yours, self.tracker]
         for extra in self.extras:
             parts += [extra.title, extra.intro, *extra.items]
         parts += [*self.prompts, self.when, *self.openers, self.asking_for,
                   *self.listener, *self.avoid, self.pause]
-        return [p for p in parts if p]
+        return [p for p in parts if isinstance(p, str) and p]
 
     def plain_text(self) -> str:
         """Return the reader-facing text as plain sentences (list items end with a period)."""
         import html
-        import re
 
         from markdown_it import MarkdownIt
 
@@ -103,6 +191,49 @@ ALLOWED_PARTS = {
     "matter": set(),
 }
 
+_BLOCK = re.compile(r"^:::[ \t]*(?P<words>.*?)[ \t]*$")
+
+
+def _blocks(body: str) -> list[tuple[int, set[str] | None, str]]:
+    """Split *body* into (line number, condition words or None, line); check the fences."""
+    out: list[tuple[int, set[str] | None, str]] = []
+    words: set[str] | None = None
+    opened = 0
+    for number, line in enumerate(body.splitlines(), start=1):
+        match = _BLOCK.match(line)
+        if not match:
+            out.append((number, words, line))
+            continue
+        given = match["words"].split()
+        if not given:
+            if words is None:
+                raise ValueError(f"line {number}: ':::' closes no block")
+            words = None
+            continue
+        if words is not None:
+            raise ValueError(f"line {number}: block opened on line {opened} is not closed "
+                             "(blocks do not nest)")
+        unknown = [w for w in given if w not in (*AUDIENCES, *MODES)]
+        if unknown:
+            raise ValueError(f"line {number}: unknown reader {unknown[0]!r} after ':::' "
+                             f"(valid: {', '.join((*AUDIENCES, *MODES))})")
+        words, opened = set(given), number
+    if words is not None:
+        raise ValueError(f"line {opened}: block is not closed by a ':::' line")
+    return out
+
+
+def select_blocks(body: str, audience: str, mode: str) -> str:
+    """Return *body* with the ``::: reader`` blocks kept for this reader only."""
+    kept = []
+    for _, words, line in _blocks(body):
+        if words is not None:
+            audiences, modes = words & set(AUDIENCES), words & set(MODES)
+            if (audiences and audience not in audiences) or (modes and mode not in modes):
+                continue
+        kept.append(line)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
+
 
 def split_front_matter(text: str, path: Path) -> tuple[dict, str]:
     """Split a module file into its front matter mapping and Markdown body."""
@@ -128,61 +259,121 @@ def split_front_matter(text: str, path: Path) -> tuple[dict, str]:
     return meta, "".join(lines[end + 1:])
 
 
-def parse_module(path: Path, sources: dict[str, str] | None = None) -> Module:
-    """Read and validate one module file."""
+def parse_module(path: Path, sources: Mapping[str, str] | None = None) -> Module:
+    """Read and validate one module file; raise on its first problem."""
+    module, problems = module_problems(path, sources)
+    if problems:
+        raise problems[0]
+    return module  # type: ignore[return-value]
+
+
+def module_problems(path: Path, sources: Mapping[str, str] | None = None
+                    ) -> tuple[Module | None, list[LibraryError]]:
+    """Read and validate one module file; return it (if valid) and every problem found."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise LibraryError(f"cannot read module: {exc}", file=path) from None
-    return parse_module_text(text, path, sources)
+        return None, [LibraryError(f"cannot read module: {exc}", file=path)]
+    return text_problems(text, path, sources)
 
 
 def parse_module_text(text: str, path: Path | str,
-                      sources: dict[str, str] | None = None) -> Module:
+                      sources: Mapping[str, str] | None = None) -> Module:
     """Validate module *text* (front matter and Markdown); *path* names it in errors."""
-    path = Path(path)
-    meta, body = split_front_matter(text, path)
+    module, problems = text_problems(text, Path(path), sources)
+    if problems:
+        raise problems[0]
+    return module  # type: ignore[return-value]
+
+
+def text_problems(text: str, path: Path, sources: Mapping[str, str] | None = None
+                  ) -> tuple[Module | None, list[LibraryError]]:
+    """Validate module *text*; return the module (None if invalid) and every problem."""
+    try:
+        meta, body = split_front_matter(text, path)
+    except LibraryError as exc:
+        return None, [exc]
+    problems: list[LibraryError] = []
     for key in ("body", "path"):
         if key in meta:
-            raise LibraryError("is not a front matter field", file=path, field=key)
+            problems.append(LibraryError("is not a front matter field", file=path, field=key))
+            meta.pop(key)
+    try:
+        _blocks(body)
+    except ValueError as exc:
+        problems.append(LibraryError(str(exc), file=path, field="body"))
+    kind = meta.get("kind")
+    if kind in ALLOWED_PARTS:
+        for name in sorted({k for k in meta if k in _PARTS} - ALLOWED_PARTS[kind]):
+            problems.append(LibraryError(f"is not a part of a {kind}", file=path, field=name,
+                                         choices=ALLOWED_PARTS[kind]))
+            meta.pop(name)
     try:
         module = Module(**meta, body=body.strip(), path=path)
     except ValidationError as exc:
-        raise _library_error(exc, path) from None
-    extra_parts = {k for k in meta if k in _PARTS} - ALLOWED_PARTS[module.kind]
-    if extra_parts:
-        name = sorted(extra_parts)[0]
-        raise LibraryError(f"is not a part of a {module.kind}", file=path, field=name,
-                           choices=ALLOWED_PARTS[module.kind])
+        return None, problems + _library_errors(exc, path)
     for part in REQUIRED_PARTS[module.kind]:
         if not getattr(module, part):
-            raise LibraryError(f"a {module.kind} needs this field, and it is empty or missing",
-                               file=path, field=part)
-    if module.kind == "script" and not 2 <= len(module.openers) <= 3:
-        raise LibraryError("a script needs 2 or 3 alternative openers",
-                           file=path, field="openers")
+            problems.append(LibraryError(
+                f"a {module.kind} needs this field, and it is empty or missing",
+                file=path, field=part))
+    if module.kind == "script" and module.openers and not 2 <= len(module.openers) <= 3:
+        problems.append(LibraryError("a script needs 2 or 3 alternative openers",
+                                     file=path, field="openers"))
     if module.kind == "matter" and module.id not in MATTER_IDS:
-        raise LibraryError(f"unknown matter id {module.id!r}", file=path, field="id",
-                           choices=MATTER_IDS)
+        problems.append(LibraryError(f"unknown matter id {module.id!r}", file=path,
+                                     field="id", choices=MATTER_IDS))
     if sources is not None:
         for key in module.sources:
             if key not in sources:
-                raise LibraryError(f"unknown source {key!r}", file=path, field="sources",
-                                   choices=sources)
-    return module
+                problems.append(LibraryError(f"unknown source {key!r}", file=path,
+                                             field="sources", choices=sources))
+    return (None if problems else module), problems
 
 
-def _library_error(exc: ValidationError, path: Path) -> LibraryError:
-    err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"])
+_FRONT_FIELDS = [n for n in Module.model_fields if n not in ("body", "path")]
+
+
+def _is_union_tag(part: str) -> bool:
+    return part in ("constrained-str", "str") or "Variants" in part
+
+
+def _library_errors(exc: ValidationError, path: Path) -> list[LibraryError]:
+    """Turn pydantic's errors into one line per field; a text-or-mapping field gets one."""
+    found: list[LibraryError] = []
+    unions: dict[str, list[dict]] = {}
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        tag = next((i for i, p in enumerate(loc) if _is_union_tag(p)), None)
+        if tag is None:
+            found.append(_library_error(err, ".".join(loc), path))
+        else:
+            unions.setdefault(".".join(loc[:tag]), []).append(
+                {**err, "rest": loc[tag + 1:], "mapping": "Variants" in loc[tag]})
+    for where, errs in unions.items():
+        # A mapping was given: report what is wrong inside it, not the string branch.
+        inner = [e for e in errs if e["mapping"] and (e["rest"] or isinstance(
+            e["input"], dict))]
+        if inner:
+            found += [_library_error(e, ".".join([where, *e["rest"]]), path) for e in inner]
+        else:
+            found.append(LibraryError(
+                "must be text, or a mapping of wording by reader", file=path, field=where,
+                choices=Variants.model_fields))
+    return found
+
+
+def _library_error(err: dict, loc: str, path: Path) -> LibraryError:
     kind = err["type"]
+    top = str(err["loc"][0]) if err["loc"] else ""
     if kind == "missing":
         return LibraryError("required field is missing", file=path, field=loc)
     if kind == "extra_forbidden":
-        return LibraryError("is not a module field", file=path, field=loc,
-                            choices=[n for n in Module.model_fields if n not in ("body", "path")])
+        choices = Variants.model_fields if any(_is_union_tag(str(p)) for p in err["loc"]) else (
+            Extra.model_fields if top == "extras" else _FRONT_FIELDS)
+        return LibraryError("is not a known field", file=path, field=loc, choices=choices)
     if kind == "literal_error":
-        choices = {"kind": KINDS, "language": LANGUAGES}.get(loc)
+        choices = {"kind": KINDS, "language": LANGUAGES}.get(top, AUDIENCES)
         return LibraryError(f"{err['input']!r} is not allowed", file=path, field=loc,
                             choices=choices)
     if kind == "string_pattern_mismatch":
@@ -191,13 +382,17 @@ def _library_error(exc: ValidationError, path: Path) -> LibraryError:
     return LibraryError(err["msg"], file=path, field=loc)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Library:
-    """All modules available for one language, by id."""
+    """All modules available for one language, by id (read-only)."""
 
     language: str
-    modules: dict[str, Module] = field(default_factory=dict)
-    sources: dict[str, str] = field(default_factory=dict)
+    modules: Mapping[str, Module] = field(default_factory=dict)
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "modules", MappingProxyType(dict(self.modules)))
+        object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
 
     def get(self, module_id: str) -> Module:
         """Return the module *module_id* or raise with the valid ids."""
@@ -214,6 +409,10 @@ class Library:
     def of_kind(self, kind: str) -> list[Module]:
         """Return every module of *kind*, sorted by id."""
         return [self.modules[i] for i in self.ids(kind)]
+
+    def with_module(self, module: Module) -> Library:
+        """Return a copy of this library with *module* added or replacing its id."""
+        return Library(self.language, {**self.modules, module.id: module}, self.sources)
 
 
 def _load_sources(path: Path) -> dict[str, str]:
@@ -235,12 +434,27 @@ def _module_files(root: Path, language: str | None) -> list[Path]:
     return sorted(p for p in base.rglob("*.md") if not p.name.startswith(("_", ".")))
 
 
+def languages_available(practice_library: str | Path | None = None) -> list[str]:
+    """Return the languages that have at least one module."""
+    roots = [library_dir()] + ([Path(practice_library).expanduser()] if practice_library
+                                else [])
+    found = set()
+    for root in roots:
+        for language in LANGUAGES:
+            if (root / language).is_dir() and any((root / language).rglob("*.md")):
+                found.add(language)
+    return sorted(found)
+
+
 def load_library(practice_library: str | Path | None = None, language: str = "en") -> Library:
     """Load the default library for *language*, then a practice folder over it by id.
 
-    A long-lived process (a batch worker) reuses the parsed library while no module file
-    has changed; the copy it returns is its own.
+    A long-lived process reuses the parsed library while no module file has changed;
+    the library and its modules are read-only, so no caller can change another's.
     """
+    if language not in LANGUAGES:
+        raise LibraryError(f"unknown language {language!r}", field="language",
+                           choices=LANGUAGES)
     roots = [library_dir()] + ([Path(practice_library).expanduser()] if practice_library
                                 else [])
     stamp = tuple((str(p), p.stat().st_mtime_ns) for root in roots if root.is_dir()
@@ -249,16 +463,13 @@ def load_library(practice_library: str | Path | None = None, language: str = "en
     if key not in _CACHE:
         _CACHE.clear()
         _CACHE[key] = _load_library(practice_library, language)
-    cached = _CACHE[key]
-    return Library(cached.language, dict(cached.modules), dict(cached.sources))
+    return _CACHE[key]
 
 
 _CACHE: dict[tuple, Library] = {}
 
 
 def _load_library(practice_library: str | Path | None, language: str) -> Library:
-    if language not in LANGUAGES:
-        raise LibraryError(f"unknown language {language!r}", field="language", choices=LANGUAGES)
     roots = [library_dir()]
     if practice_library:
         extra = Path(practice_library).expanduser()
@@ -266,21 +477,25 @@ def _load_library(practice_library: str | Path | None, language: str) -> Library
             raise LibraryError("practice library folder does not exist", file=extra,
                                field="practice_library")
         roots.append(extra)
-    library = Library(language=language)
+    sources: dict[str, str] = {}
     for root in roots:
-        library.sources.update(_load_sources(root / "sources.yaml"))
+        sources.update(_load_sources(root / "sources.yaml"))
+    modules: dict[str, Module] = {}
     for root in roots:
         seen: dict[str, Path] = {}
         for path in _module_files(root, language):
-            module = parse_module(path, library.sources)
+            module = parse_module(path, sources)
             if module.language != language:
                 continue
             if module.id in seen:
                 raise LibraryError(f"id {module.id!r} is also used by {seen[module.id]}",
                                    file=path, field="id")
             seen[module.id] = path
-            library.modules[module.id] = module  # a practice module overrides by id
-    return library
+            modules[module.id] = module  # a practice module overrides by id
+    if not modules:
+        raise LibraryError(f"the library has no modules in {language!r} yet",
+                           field="language", choices=languages_available(practice_library))
+    return Library(language, modules, sources)
 
 
 def check_library(practice_library: str | Path | None = None) -> list[LibraryError]:
@@ -295,18 +510,13 @@ def check_library(practice_library: str | Path | None = None) -> list[LibraryErr
             problems.append(exc)
     for root in roots:
         for path in _module_files(root, None):
-            try:
-                parse_module(path, sources)
-            except LibraryError as exc:
-                problems.append(exc)
+            problems += module_problems(path, sources)[1]
     if not problems:
-        for language in LANGUAGES:
+        for language in languages_available(practice_library):
             try:
                 lib = load_library(practice_library, language)
             except LibraryError as exc:
                 problems.append(exc)
-                continue
-            if not lib.modules:
                 continue
             missing = [m for m in MATTER_IDS if m not in lib.modules]
             if missing:

@@ -45,8 +45,10 @@ def client_texts(profile: Profile) -> list[tuple[str, str]]:
     texts += [(f"partners[{i}].pronouns", p.pronouns) for i, p in enumerate(profile.partners)]
     texts += [("therapist", profile.therapist), ("note", profile.note),
               ("practice_name", profile.practice_name),
-              ("practice_contact", profile.practice_contact),
-              ("crisis_line", profile.crisis_line)]
+              ("practice_contact", profile.practice_contact)]
+    for i, line in enumerate(profile.crisis):
+        texts += [(f"crisis_lines[{i}].{key}", getattr(line, key))
+                  for key in ("label", "number", "text")]
     for i, own in enumerate(profile.own_sections):
         texts += [(f"own_sections[{i}].title", own.title), (f"own_sections[{i}].text", own.text)]
     return [(field, text) for field, text in texts if text]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -13,6 +15,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     StringConstraints,
     ValidationError,
 )
@@ -40,11 +43,7 @@ def _shallow(text: str) -> str:
 
 ClientMarkdown = Annotated[str, StringConstraints(max_length=20_000), AfterValidator(_shallow)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
-
-DEFAULT_CRISIS_LINE = (
-    "In the US, call or text 988 (Suicide & Crisis Lifeline) any time. "
-    "In an emergency, call 911."
-)
+Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 
 
 class Partner(BaseModel):
@@ -66,51 +65,135 @@ class OwnSection(BaseModel):
     after: Annotated[str, StringConstraints(max_length=64)] = "end"
 
 
-class Profile(BaseModel):
-    """The validated parameters of one handout."""
+class CrisisLine(BaseModel):
+    """One crisis or support line printed in the safety note."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    client_id: ClientId
-    partners: list[Partner] = Field(min_length=1, max_length=8)
-    therapist: Annotated[str, StringConstraints(max_length=120)] = ""
-    session_date: dt.date
-    modules: list[str] = Field(default_factory=list)
-    rituals: list[str] = Field(default_factory=list)
-    scripts: list[str] = Field(default_factory=list)
-    note: ClientMarkdown = ""
-    own_sections: list[OwnSection] = Field(default_factory=list, max_length=20)
-    language: Literal["en", "es"] = "en"
-    paper: Literal["letter", "a4"] = "letter"
-    large_print: bool = False
-    fillable: bool = False
-    ink_saver: bool = False
-    cards: bool = False
-    password: Annotated[str, StringConstraints(max_length=127)] = ""
-    practice_name: Annotated[str, StringConstraints(max_length=120)] = "Your therapy practice"
-    practice_contact: Annotated[str, StringConstraints(max_length=200)] = ""
-    practice_logo: str = ""
-    accent_color: Colour = "#2f6f6a"
-    crisis_line: Annotated[str, StringConstraints(max_length=400)] = DEFAULT_CRISIS_LINE
-    practice_library: str = ""
+    label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                            max_length=120)]
+    number: Short = ""
+    text: Short = ""  # how to reach it by text message, or when it is open
+
+
+# US defaults; a practice sets its own per language (`crisis_lines` in practice.yaml).
+DEFAULT_CRISIS_LINES: dict[str, tuple[CrisisLine, ...]] = {
+    "en": (
+        CrisisLine(label="Suicide & Crisis Lifeline", number="988",
+                   text="Call or text 988, any time, day or night."),
+        CrisisLine(label="National Domestic Violence Hotline", number="1-800-799-7233",
+                   text="Or text START to 88788. Free and confidential, any time."),
+        CrisisLine(label="Emergency", number="911",
+                   text="If you or someone else is in danger right now."),
+    ),
+    "es": (
+        CrisisLine(label="988 Línea de Prevención del Suicidio y Crisis", number="988",
+                   text="Llama al 988 y marca 2 para hablar en español, a cualquier hora."),
+        CrisisLine(label="Línea Nacional sobre la Violencia Doméstica",
+                   number="1-800-799-7233",
+                   text="Atiende en español. Gratis y confidencial, a cualquier hora."),
+        CrisisLine(label="Emergencias", number="911",
+                   text="Si tú u otra persona están en peligro ahora mismo."),
+    ),
+}
+
+Audience = Literal["auto", "couple", "individual", "group"]
+
+
+def _described(description: str, **kwargs: Any) -> Any:
+    return Field(description=description, **kwargs)
+
+
+class Profile(BaseModel):
+    """The validated parameters of one handout.
+
+    Each field's description is its help text: the workbooks' parameters cells, the
+    README's parameter table and the CLI help are generated from it.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    client_id: ClientId = _described(
+        "Pseudonymous slug used for paths; never a client's name.")
+    partners: tuple[Partner, ...] = _described(
+        "Display names or initials, pronouns optional; one name for an individual client.",
+        min_length=1, max_length=8)
+    therapist: Annotated[str, StringConstraints(max_length=120)] = _described(
+        "Your name and credentials.", default="")
+    session_date: dt.date = _described("Session date (YYYY-MM-DD); names the output file.")
+    modules: tuple[str, ...] = _described("Article ids, in reading order.",
+                                    default_factory=list)
+    rituals: tuple[str, ...] = _described("Worksheet (ritual) ids, in order.",
+                                    default_factory=list)
+    scripts: tuple[str, ...] = _described("Conversation script ids, in order.",
+                                    default_factory=list)
+    note: ClientMarkdown = _described(
+        "Personal note in Markdown; shown as text, never as HTML.", default="")
+    own_sections: tuple[OwnSection, ...] = _described(
+        "Your own sections: title, text (Markdown) and after (a chosen id, start or end).",
+        default_factory=list, max_length=20)
+    audience: Audience = _described(
+        "Who reads it: couple, individual (partner not reading), group (more than two "
+        "partners), or auto (from the number of partners).", default="auto")
+    language: Literal["en", "es"] = _described("Handout language: en or es.", default="en")
+    paper: Literal["letter", "a4"] = _described("Paper size: letter or a4.",
+                                                default="letter")
+    large_print: bool = _described("Body text at 16 pt for easier reading.", default=False)
+    fillable: bool = _described("Add form fields so the PDF can be filled in on a tablet.",
+                                default=False)
+    ink_saver: bool = _described("Drop large colour fills when printing.", default=False)
+    cards: bool = _described("Add a page of cut-out cards for rituals and openers.",
+                             default=False)
+    password: SecretStr = _described(
+        "Password to open the PDF (AES-256). Never recorded: give it with "
+        "--password-env or --ask-password, or in a profile file.",
+        default=SecretStr(""))
+    practice_name: Annotated[str, StringConstraints(max_length=120)] = _described(
+        "Practice name for the cover and page header.", default="Your therapy practice")
+    practice_contact: Annotated[str, StringConstraints(max_length=200)] = _described(
+        "Contact line for the cover and back page.", default="")
+    practice_logo: str = _described("Path to an SVG, PNG or JPEG logo; empty for the "
+                                    "default mark.", default="")
+    accent_color: Colour = _described("Accent colour as a hex code (rrggbb, # optional).",
+                                      default="#2f6f6a")
+    crisis_lines: dict[Literal["en", "es"], tuple[CrisisLine, ...]] = _described(
+        "Crisis and support lines for the safety note, per language; US lines by default.",
+        default_factory=dict)
+    practice_library: str = _described(
+        "Folder of your practice's own modules (adds or overrides by id).", default="")
 
     @property
     def names(self) -> list[str]:
         """Return the partners' display names."""
         return [p.name for p in self.partners]
 
+    @property
+    def reader(self) -> str:
+        """Return who reads the handout: couple, individual or group."""
+        if self.audience != "auto":
+            return self.audience
+        return {1: "individual", 2: "couple"}.get(len(self.partners), "group")
+
+    @property
+    def crisis(self) -> tuple[CrisisLine, ...]:
+        """Return the crisis lines for the handout's language."""
+        return self.crisis_lines.get(self.language) or DEFAULT_CRISIS_LINES[self.language]
+
 
 # Settings a practice file may hold; a profile inherits them and may override each one.
 PRACTICE_FIELDS = (
-    "practice_name", "practice_contact", "practice_logo", "accent_color", "crisis_line",
+    "practice_name", "practice_contact", "practice_logo", "accent_color", "crisis_lines",
     "practice_library", "therapist", "language", "paper", "large_print", "fillable",
     "ink_saver", "cards",
 )
 PARAMETERS = tuple(Profile.model_fields)
 _PATH_FIELDS = ("practice_logo", "practice_library")
-_STRING_FIELDS = {
-    name for name, f in Profile.model_fields.items() if f.annotation in (str, ClientId)
-} | {"therapist", "note", "practice_name", "practice_contact", "crisis_line"}
+# Fields that are text: a number or true/false arriving here was converted on the way
+# (papermill's -p, unquoted YAML) and may have lost its meaning (00123 -> 123).
+STRING_FIELDS = ("client_id", "therapist", "note", "audience", "language", "paper",
+                 "practice_name", "practice_contact", "practice_logo", "accent_color",
+                 "practice_library")
+BOOL_FIELDS = ("large_print", "fillable", "ink_saver", "cards")
 
 
 MAX_FILE_BYTES = 1_000_000  # a profile, practice file or YAML roster is far smaller
@@ -172,6 +255,17 @@ def _coerce_bool(value: Any, field: str, file: object) -> bool:
                        choices=("true", "false"))
 
 
+def _keep_text(value: Any, field: str, file: object) -> None:
+    """Refuse a number or true/false where text belongs: it was converted on the way."""
+    if isinstance(value, bool | int | float) and not isinstance(value, str):
+        shown = str(value).lower() if isinstance(value, bool) else str(value)
+        raise ProfileError(
+            f"must be text, but arrived as {type(value).__name__} {shown}, which may have "
+            "changed it (00123 becomes 123, No becomes false); quote it in YAML "
+            f"(\"{shown}\"), or pass it to papermill with -r {field.split('.')[0]} VALUE",
+            file=file, field=field)
+
+
 def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     for key in _PATH_FIELDS:
         value = data.get(key)
@@ -227,15 +321,20 @@ def validate(params: dict[str, Any], file: object | None = None) -> Profile:
     data = dict(params)
     for key in data:
         if key not in PARAMETERS:
-            raise ProfileError("is not a known parameter", file=file, field=str(key),
-                               choices=PARAMETERS)
-    for key in ("large_print", "fillable", "ink_saver", "cards"):
+            raise unknown_parameter(str(key), PARAMETERS, file)
+    for key in BOOL_FIELDS:
         if key in data:
             data[key] = _coerce_bool(data[key], key, file)
-    if isinstance(data.get("partners"), list):
+    for key in STRING_FIELDS:
+        _keep_text(data.get(key), key, file)
+    if isinstance(data.get("partners"), (list, tuple)):
         data["partners"] = [
             {"name": p} if isinstance(p, str) else p for p in data["partners"]
         ]
+        for index, partner in enumerate(data["partners"]):
+            if isinstance(partner, dict):
+                for key in ("name", "pronouns"):
+                    _keep_text(partner.get(key), f"partners[{index}].{key}", file)
     if isinstance(data.get("session_date"), str):
         try:
             data["session_date"] = dt.date.fromisoformat(data["session_date"].strip())
@@ -251,6 +350,17 @@ def validate(params: dict[str, Any], file: object | None = None) -> Profile:
         raise _profile_error(exc, file) from None
 
 
+def unknown_parameter(name: str, valid: Iterable[str], file: object | None = None
+                      ) -> ProfileError:
+    """Return the error for an unknown parameter, with the closest valid name."""
+    valid = list(valid)
+    close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+    if close:
+        return ProfileError(f"unknown parameter {name!r} (did you mean {close[0]!r}?)",
+                            file=file)
+    return ProfileError(f"unknown parameter {name!r}", file=file, choices=valid)
+
+
 def _profile_error(exc: ValidationError, file: object | None) -> ProfileError:
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"])
@@ -263,7 +373,8 @@ def _profile_error(exc: ValidationError, file: object | None) -> ProfileError:
                    "own_sections": ("title", "text", "after")}.get(top, PARAMETERS)
         return ProfileError("is not a known field", file=file, field=loc, choices=allowed)
     if kind == "literal_error":
-        choices = Profile.model_fields[top].annotation.__args__
+        choices = (("en", "es") if top == "crisis_lines"
+                   else Profile.model_fields[top].annotation.__args__)
         return ProfileError(f"{err['input']!r} is not allowed", file=file, field=loc,
                             choices=choices)
     if kind == "string_pattern_mismatch":
@@ -287,5 +398,5 @@ def load_profile(path: str | Path) -> Profile:
 
 
 def to_parameters(profile: Profile) -> dict[str, Any]:
-    """Return the profile as plain workbook parameters (JSON-safe values)."""
-    return profile.model_dump(mode="json")
+    """Return the profile as plain workbook parameters (JSON-safe, never the password)."""
+    return profile.model_dump(mode="json", exclude={"password"})
