@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from handouts import LibraryError, check_library, load_library
+from handouts import LibraryError, load_library
+from handouts.content import check_library
 from handouts.html import markdown
 
 ARTICLE = """\

@@ -25,14 +25,14 @@ from handouts import (
     ProfileError,
     RenderError,
     assemble,
-    build,
     load_library,
     load_profile,
     render_html,
     validate,
     write_handout,
 )
-from handouts.batch import BatchError
+from handouts.build import build
+from handouts.errors import BatchError
 from handouts.batch import run as run_batch
 from handouts.cli import main
 from handouts.pdf import render_pdf

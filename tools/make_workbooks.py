@@ -11,48 +11,31 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 ROOT = Path(__file__).resolve().parents[1] / "workbooks"
 
-CLIENT = '''\
-client_id: str = "sample-couple"  # Pseudonymous slug used for paths; never a client's name.
-partners: list = [{"name": "Alex", "pronouns": "they/them"}, {"name": "Sam", "pronouns": "she/her"}]  # Display names or initials, pronouns optional.
-therapist: str = "Robin Example, LMFT"  # Your name and credentials.
-session_date: str = "2026-11-24"  # Session date (YYYY-MM-DD); names the output file.
-'''
+from handouts.notebook import PARAMETERS_MARK
+from handouts.parameters import parameters_cell
 
-SETTINGS = '''\
-language: str = "en"  # Handout language: en or es.
-paper: str = "letter"  # Paper size: letter or a4.
-large_print: bool = False  # Body text at 16 pt for easier reading.
-fillable: bool = False  # Add form fields so the PDF can be filled in on a tablet.
-ink_saver: bool = False  # Drop large colour fills when printing.
-practice_name: str = "Harbor Light Couples Therapy"  # Practice name for the page header.
-practice_contact: str = "hello@harborlight.example · (555) 010-0199"  # Contact line.
-practice_logo: str = ""  # Path to an SVG or PNG logo; empty for the default mark.
-accent_color: str = "2f6f6a"  # Accent colour as a hex code (rrggbb, with or without #).
-crisis_line: str = "In the US, call or text 988 (Suicide & Crisis Lifeline) any time. In an emergency, call 911."  # Crisis resources printed in the safety note.
-practice_library: str = ""  # Folder of your practice's own modules (adds or overrides by id); empty for none.
-password: str = ""  # Password to open the PDF (AES-256); empty for none. Kept in the record notebook unless --no-record.
-output_dir: str = "output"  # Where PDFs go: <output_dir>/<client_id>/.
-'''
+START = '''\
+import handouts
+
+session = handouts.start(globals(), "{workbook}")  # checks this run's parameters
+session.profile.reader'''
 
 OWN = '''\
 # Your own section (optional). Write Markdown between the triple quotes: it prints as
-# text, never as HTML. `after` is a chosen module id, or "start" / "end".
-own_sections = handouts.add_section(
-    own_sections,
+# text, never as HTML. `after` is a chosen module id, or "start" / "end". Running this
+# cell again replaces the section; leave the text empty to remove it.
+session.add_section(
     title="A plan for this week",
     after="end",
     text="""
 """,
 )'''
 
-VALIDATE = '''\
-# Every parameter, validated together: a wrong type or an unknown value stops here.
-profile = handouts.validate({name: globals()[name] for name in handouts.PARAMETERS if name in globals()})
-library = handouts.load_library(profile.practice_library or None, profile.language)'''
-
 
 def params_cell(source: str):
-    cell = new_code_cell("# Parameters: papermill and `handouts build` replace these values.\n" + source)
+    if not source.startswith(PARAMETERS_MARK):
+        source = f"{PARAMETERS_MARK}: papermill replaces these values.\n" + source
+    cell = new_code_cell(source)
     cell.metadata["tags"] = ["parameters"]
     return cell
 
@@ -77,30 +60,25 @@ Builds a client's connection handout: articles, daily rituals and conversation s
 from the library, your personal note and your own sections, printed to a PDF.
 
 1. Edit the **parameters** cell (or run `handouts build CLIENT.yaml`, which fills it from a
-   client profile). `handouts library` lists the module ids.
-2. Write your own section below if you like.
-3. *Run ▸ Run All Cells.* The preview shows every page; the picker at the end lets you
-   change the choices and rebuild without editing code.
+   client profile). `handouts library` lists the module ids. Settings left as `None` come
+   from your practice file (`practice`).
+2. *Run ▸ Run All Cells.* A PDF is only ever built from the parameters of this run: after
+   changing them, run all cells again.
+3. Write your own section in the cell below the check if you like. The picker at the end
+   lets you change the choices and rebuild without editing code.
 
 The defaults describe a fictional couple, so running it as it is builds a sample handout."""),
-        params_cell(CLIENT + '''\
-modules: list = ["barometer", "emotional-safety", "everyday-eroticism"]  # Article ids, in reading order.
-rituals: list = ["six-second-kiss", "appreciation-ritual"]  # Worksheet (ritual) ids, in order.
-scripts: list = ["missing-closeness", "responding-with-care"]  # Conversation script ids, in order.
-note: str = "It was good to see you both this week. Try **one** ritual first, and keep it light."  # Personal note in Markdown; shown as text, never as HTML.
-own_sections: list = []  # Your own sections: [{"title": ..., "text": Markdown, "after": module id, "start" or "end"}].
-cards: bool = True  # Add a page of cut-out cards: one per ritual and conversation opener.
-''' + SETTINGS),
+        params_cell(parameters_cell("connection")),
+        new_code_cell(START.format(workbook="connection")),
         new_markdown_cell("## Your own words"),
-        new_code_cell("import handouts\n\n" + OWN),
+        new_code_cell(OWN),
         new_markdown_cell("## Check the choices"),
-        new_code_cell(VALIDATE + '''
-handout = handouts.assemble(profile, library)
+        new_code_cell('''\
+handout = session.assemble()
 [f"{m.kind}: {m.title}" for m in handout.sections]'''),
         new_markdown_cell("## Print the PDF"),
         new_code_cell('''\
-pdf_path, _ = handouts.output_paths(output_dir, profile, "connection")
-handouts.write_handout(handout, pdf_path)
+pdf_path = session.write(handout)
 print(pdf_path)'''),
         new_markdown_cell("## Preview"),
         new_code_cell("handouts.preview(pdf_path, width=220)"),
@@ -109,7 +87,7 @@ print(pdf_path)'''),
 
 Add, remove or drag the ids, then press **Build and preview**. Under papermill this cell
 does nothing: the parameters rule."""),
-        new_code_cell("handouts.picker(profile, library, output_dir)"),
+        new_code_cell("handouts.picker(session)"),
     ])
 
 
@@ -118,21 +96,14 @@ def quick():
         new_markdown_cell("""\
 # Quick ritual handout
 
-A short handout with one ritual for the end of a session: the steps, a 7-day tracker,
-reflection prompts and the safety note. Set `ritual` to a worksheet id
+A short handout with a ritual for the end of a session: the steps, a 7-day tracker,
+reflection prompts and the safety note. Set `rituals` to one worksheet id
 (`handouts library` lists them) and run all cells."""),
-        params_cell(CLIENT + '''\
-ritual: str = "six-second-kiss"  # The one ritual (worksheet id) to print.
-note: str = ""  # A line or two for the client, in Markdown; shown as text, never as HTML.
-''' + SETTINGS),
+        params_cell(parameters_cell("quick")),
+        new_code_cell(START.format(workbook="quick")),
         new_code_cell('''\
-import handouts
-
-modules, rituals, scripts, own_sections = [], [ritual], [], []
-''' + VALIDATE + '''
-handout = handouts.assemble(profile, library)
-pdf_path, _ = handouts.output_paths(output_dir, profile, "quick")
-handouts.write_handout(handout, pdf_path, template="quick")
+handout = session.assemble()
+pdf_path = session.write(handout, template="quick")
 print(pdf_path)'''),
         new_code_cell("handouts.preview(pdf_path, width=260)"),
     ])
@@ -220,8 +191,10 @@ output_dir: str = "output"  # Where PDFs go: <output_dir>/<client_id>/.
         new_code_cell('''\
 import handouts
 
-result = handouts.run_batch(roster or handouts.examples_roster(), output_dir, jobs=jobs,
-                            force=force, workbook=workbook, timeout=timeout)
+from handouts import batch
+
+result = batch.run(roster or batch.examples_roster(), output_dir, jobs=jobs, force=force,
+                   workbook=workbook, timeout=timeout)
 result'''),
         new_code_cell('''\
 # Stop here if any client failed, so a scheduler sees the failure.
@@ -237,6 +210,13 @@ def main() -> None:
         path = ROOT / f"{name}.ipynb"
         nbformat.write(build(), path)
         print(path)
+
+
+def expected() -> dict[str, nbformat.NotebookNode]:
+    """Return every workbook as the generator writes it (a test compares them)."""
+    return {name: build() for name, build in (("connection", connection), ("quick", quick),
+                                             ("own-module", own_module),
+                                             ("caseload", caseload))}
 
 
 if __name__ == "__main__":

@@ -1,41 +1,37 @@
 """handouts: psychoeducation workbooks for couples and sex therapists.
 
-Load the library, validate a client's parameters, assemble the chosen modules, render
-HTML with Jinja2 and print the PDF with WeasyPrint::
+The pipeline a notebook needs: validate a client's parameters, load the library,
+assemble the chosen modules for the reader, write the PDF, preview it::
 
     import handouts
     profile = handouts.load_profile("examples/clients/sample-couple.yaml")
-    library = handouts.load_library(profile.practice_library, profile.language)
+    library = handouts.load_library(profile.practice_library or None, profile.language)
     handout = handouts.assemble(profile, library)
     handouts.write_handout(handout, "handout.pdf")
+    handouts.preview("handout.pdf")
+
+Workbooks use :func:`start`, which does the first three steps for the run's parameters.
+From the shell, ``handouts build`` and ``handouts batch`` run the workbooks.
 """
 
+from importlib.metadata import PackageNotFoundError, version
+
 from .assemble import Handout, assemble
-from .batch import BatchResult, examples_roster
-from .batch import run as run_batch
-from .build import build, build_handout, output_paths
-from .content import Library, Module, check_library, load_library
+from .content import Library, Module, load_library
 from .errors import BuildError, HandoutsError, LibraryError, ProfileError, RenderError
+from .files import output_paths
+from .notebook import Session, add_section, picker, start
 from .html import render_html
-from .notebook import (
-    add_section,
-    check_module,
-    in_front_end,
-    picker,
-    preview_module,
-    reading_grade,
-    save_module,
-)
 from .pdf import write_handout, write_pdf
 from .preview import preview
 from .profile import PARAMETERS, Profile, load_profile, validate
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("handouts")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0"
 
 __all__ = [
-    "BatchResult",
-    "examples_roster",
-    "run_batch",
     "PARAMETERS",
     "BuildError",
     "Handout",
@@ -46,23 +42,17 @@ __all__ = [
     "Profile",
     "ProfileError",
     "RenderError",
+    "Session",
     "__version__",
     "add_section",
     "assemble",
-    "build",
-    "build_handout",
-    "check_library",
-    "check_module",
-    "in_front_end",
     "load_library",
     "load_profile",
     "output_paths",
     "picker",
     "preview",
-    "preview_module",
-    "reading_grade",
     "render_html",
-    "save_module",
+    "start",
     "validate",
     "write_handout",
     "write_pdf",

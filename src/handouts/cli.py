@@ -17,6 +17,38 @@ def cli() -> None:
     """Build psychoeducation handouts for couples and sex therapy clients."""
 
 
+def _password_options(command):
+    command = click.option(
+        "--ask-password", is_flag=True,
+        help="Ask for a password to protect the PDF (AES-256); it is never recorded.",
+    )(command)
+    return click.option(
+        "--password-env", metavar="VAR",
+        help="Protect the PDF with the password in environment variable VAR.",
+    )(command)
+
+
+def _password(password_env: str | None, ask_password: bool) -> str:
+    """Return the password the options ask for ('' for none); never echo it."""
+    import os
+
+    from .errors import ProfileError
+
+    if password_env:
+        value = os.environ.get(password_env, "")
+        if not value:
+            raise ProfileError(f"environment variable {password_env} is not set or empty",
+                               field="--password-env")
+        return value
+    if ask_password:
+        value = click.prompt("Password for the PDF", hide_input=True,
+                             confirmation_prompt=True, err=True)
+        if not value:
+            raise ProfileError("the password is empty", field="--ask-password")
+        return value
+    return ""
+
+
 @cli.command()
 @click.argument("profile", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", "output_dir", default="output", show_default=True,
@@ -29,13 +61,15 @@ def cli() -> None:
               help="Run the workbook in a Jupyter kernel instead of the in-process engine.")
 @click.option("--timeout", default=300, show_default=True, type=click.IntRange(5, 3600),
               help="Seconds the workbook may take before it is stopped.")
+@_password_options
 def build(profile: Path, output_dir: Path, workbook: str, no_record: bool, kernel: bool,
-          timeout: int) -> None:
+          timeout: int, password_env: str | None, ask_password: bool) -> None:
     """Build one client's handout from a PROFILE (YAML) by running the workbook."""
     from .build import build as run_build
 
+    password = _password(password_env, ask_password)
     click.echo(run_build(profile, output_dir, workbook, record=not no_record,
-                         kernel=kernel, timeout=timeout))
+                         kernel=kernel, timeout=timeout, password=password))
 
 
 @cli.command()
@@ -47,6 +81,8 @@ def demo(output_dir: Path) -> None:
     from .resources import examples_dir
 
     profiles = sorted((examples_dir() / "clients").glob("*.yaml"))
+    if not profiles:
+        raise SystemExit("error: the bundled examples are missing from this install")
     for number, profile in enumerate(profiles, start=1):
         click.echo(f"[{number}/{len(profiles)}] building {profile.stem} ...", err=True)
         click.echo(run_build(profile, output_dir))
@@ -64,13 +100,16 @@ def demo(output_dir: Path) -> None:
 @click.option("--timeout", default=120, show_default=True, type=click.IntRange(5, 3600),
               help="Seconds one client may take before its worker is stopped.")
 @click.option("--no-record", is_flag=True, help="Do not keep the executed notebooks.")
+@_password_options
 def batch(roster: Path, jobs: int, output_dir: Path, force: bool, workbook: str,
-          timeout: int, no_record: bool) -> None:
+          timeout: int, no_record: bool, password_env: str | None,
+          ask_password: bool) -> None:
     """Build every client in a ROSTER (CSV or YAML), validated before any work."""
     from .batch import print_summary, run_with_progress
 
     result = run_with_progress(roster, output_dir=output_dir, jobs=jobs, force=force,
-                               workbook=workbook, record=not no_record, timeout=timeout)
+                               workbook=workbook, record=not no_record, timeout=timeout,
+                               password=_password(password_env, ask_password))
     print_summary(result)
     if result.failed:
         raise SystemExit(1)
@@ -82,23 +121,24 @@ def batch(roster: Path, jobs: int, output_dir: Path, force: bool, workbook: str,
 @click.option("--practice-library", type=click.Path(file_okay=False, path_type=Path),
               help="A practice folder of modules that add to or override the defaults.")
 def library_cmd(as_json: bool, language: str, practice_library: Path | None) -> None:
-    """List the modules you can choose: id, kind, title, minutes, language."""
-    from .content import load_library
+    """List the modules you can choose: id, list, minutes, language, readers, title."""
+    from .content import LIST_OF_KIND, load_library
 
     lib = load_library(practice_library, language)
     rows = [
-        {"id": m.id, "kind": m.kind, "title": m.title, "minutes": m.minutes,
-         "language": m.language}
-        for kind in ("article", "worksheet", "script") for m in lib.of_kind(kind)
+        {"id": m.id, "kind": m.kind, "list": LIST_OF_KIND[kind],
+         "title": m.for_reader("couple").title, "minutes": m.minutes,
+         "language": m.language, "audiences": list(m.audiences), "topic": m.topic}
+        for kind in LIST_OF_KIND for m in lib.of_kind(kind)
     ]
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     width = max(len(r["id"]) for r in rows)
-    list_name = {"article": "modules", "worksheet": "rituals", "script": "scripts"}
     for r in rows:
-        click.echo(f"{r['id']:<{width}}  {list_name[r['kind']]:<8} {r['minutes']:>2} min  "
-                   f"{r['language']}  {r['title']}")
+        readers = ",".join(a[0] for a in r["audiences"])  # c=couple i=individual g=group
+        click.echo(f"{r['id']:<{width}}  {r['list']:<8} {r['minutes']:>2} min  "
+                   f"{r['language']}  {readers:<5}  {r['title']}")
 
 
 @cli.command()
@@ -127,7 +167,7 @@ def check(files: tuple[Path, ...], practice_library: Path | None) -> None:
             assemble(profile, lib, file=path)
             fallbacks_needed(profile)
         except HandoutsError as exc:
-            problems.append(str(exc))
+            problems += [str(p) for p in exc.problems]
     for line in problems:
         click.echo(line, err=True)
     if problems:

@@ -1,103 +1,159 @@
 """A papermill engine that runs a workbook inside the current (warm) Python process.
 
 Papermill still reads the notebook, injects the parameters, records every cell's outputs
-and writes the executed notebook. Only the kernel is different: instead of starting a
-new Jupyter kernel (and importing WeasyPrint again) for every client, the code cells
-run here, each notebook in a fresh namespace. ``handouts batch`` uses it in a pool of
-worker processes; ``papermill --engine handouts`` uses it too.
+and writes the executed notebook. Only the kernel is different: the code cells run in
+this process, through IPython's own shell, so ``display()``, a trailing ``;``, magics
+and ``from __future__`` behave as in a Jupyter kernel. ``handouts build`` and
+``handouts batch`` fork a fresh child of a warmed-up worker for every client (see
+:mod:`handouts.pool`), so nothing one workbook does reaches the next.
+``papermill --engine handouts`` uses this engine too.
 """
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import io
 import sys
-import traceback
 from typing import Any
 
-from papermill.engines import Engine
+
+def _shell_class():
+    from IPython.core.displayhook import DisplayHook
+    from IPython.core.displaypub import DisplayPublisher
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets import Type
+
+    class Publisher(DisplayPublisher):
+        """Collect ``display()`` calls as display_data outputs of the running cell."""
+
+        def publish(self, data, metadata=None, source=None, *, transient=None,
+                    update=False, **kwargs):
+            self.shell.cell_outputs.append(
+                ("display_data", {"data": data, "metadata": metadata or {}}))
+
+        def clear_output(self, wait=False):
+            self.shell.cell_outputs.clear()
+
+    class ResultHook(DisplayHook):
+        """Collect the value of a cell's last expression as its execute_result."""
+
+        def write_output_prompt(self):
+            pass
+
+        def write_format_data(self, format_dict, md_dict=None):
+            self.shell.cell_outputs.append(
+                ("execute_result", {"data": format_dict, "metadata": md_dict or {}}))
+
+    class CellShell(InteractiveShell):
+        """An InteractiveShell whose outputs become notebook outputs, as a kernel's do."""
+
+        cell_outputs: list
+
+        displayhook_class = Type(ResultHook)
+        display_pub_class = Type(Publisher)
+
+        def _showtraceback(self, etype, evalue, stb):
+            self.cell_outputs.append(("error", {
+                "ename": etype.__name__ if etype else "Error", "evalue": str(evalue),
+                "traceback": list(stb)}))
+
+    return CellShell
 
 
-def _format(value: Any) -> dict[str, Any]:
-    """Return the MIME bundle Jupyter would show for *value*."""
-    data: dict[str, Any] = {"text/plain": repr(value)}
-    html = getattr(value, "_repr_html_", None)
-    if callable(html):
-        rendered = html()
-        if rendered is not None:
-            data["text/html"] = rendered
-    return data
+_SHELL = None
 
 
-def run_cell(source: str, namespace: dict[str, Any], count: int) -> list[dict[str, Any]]:
-    """Execute *source* in *namespace* like a kernel would; return nbformat outputs."""
+def shell():
+    """Return this process's cell shell, created on first use (a worker makes it warm)."""
+    global _SHELL
+    if _SHELL is None:
+        from traitlets.config import Config
+
+        config = Config()
+        config.HistoryManager.enabled = False  # no history thread, no sqlite file
+        config.InteractiveShell.colors = "nocolor"
+        config.InteractiveShell.xmode = "Plain"
+        _SHELL = _shell_class().instance(config=config)
+        _SHELL.cell_outputs = []
+        _SHELL.first_flags = _SHELL.compile.flags
+        from .errors import install_one_line_errors
+
+        install_one_line_errors(_SHELL)
+    return _SHELL
+
+
+def run_cell(source: str, count: int) -> list[dict[str, Any]]:
+    """Execute *source* in the shell like a kernel would; return nbformat outputs."""
     from nbformat.v4 import new_output
 
+    sh = shell()
+    sh.cell_outputs = []
     stdout, stderr = io.StringIO(), io.StringIO()
-    outputs: list[dict[str, Any]] = []
-    result = None
-    try:
-        tree = ast.parse(source, filename=f"<cell {count}>")
-        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            exec(compile(tree, f"<cell {count}>", "exec"), namespace)  # noqa: S102 - the workbook's own code
-            if last is not None:
-                expression = ast.Expression(last.value)
-                result = eval(compile(expression, f"<cell {count}>", "eval"), namespace)  # noqa: S307
-        error = None
-    except BaseException as exc:  # noqa: BLE001 - a cell error becomes an error output
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        error = exc
+    sh.execution_count = count
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        sh.run_cell(source, store_history=True, silent=False)
+    outputs = []
     for name, stream in (("stdout", stdout), ("stderr", stderr)):
         if stream.getvalue():
             outputs.append(new_output("stream", name=name, text=stream.getvalue()))
-    if error is not None:
-        tb = traceback.format_exception(type(error), error, error.__traceback__)
-        outputs.append(new_output("error", ename=type(error).__name__, evalue=str(error),
-                                  traceback=tb))
-    elif result is not None:
-        outputs.append(new_output("execute_result", data=_format(result),
-                                  execution_count=count))
+    for kind, content in sh.cell_outputs:
+        if kind == "execute_result":
+            content = {**content, "execution_count": count}
+        outputs.append(new_output(kind, **content))
     return outputs
 
 
-class WarmEngine(Engine):
-    """Execute each code cell in this process, in a namespace of its own per notebook."""
+def _engine_class():
+    from papermill.engines import Engine
 
-    @classmethod
-    def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
-        namespace: dict[str, Any] = {"__name__": "__main__"}
-        # Papermill rewrites the output notebook at every cell start and end, which lets
-        # you watch a long kernel run; here a whole workbook takes about a second, so the
-        # notebook is written once, when papermill completes it.
-        output_path, nb_man.output_path = nb_man.output_path, None
-        try:
-            cls._run_cells(nb_man, namespace)
-        finally:
-            nb_man.output_path = output_path
+    class WarmEngine(Engine):
+        """Execute each code cell in this process's IPython shell, fresh per notebook."""
 
-    @staticmethod
-    def _run_cells(nb_man, namespace: dict[str, Any]) -> None:
-        count = 0
-        for index, cell in enumerate(nb_man.nb.cells):
-            if cell.cell_type != "code":
-                continue
-            nb_man.cell_start(cell, index)
-            count += 1
-            cell.execution_count = count
-            cell.outputs = run_cell(cell.source, namespace, count)
-            if any(o["output_type"] == "error" for o in cell.outputs):
-                nb_man.cell_exception(cell, index)
-                nb_man.cell_complete(cell, index)
-                break  # like papermill: stop at the first failing cell
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+            sh = shell()
+            sh.reset(new_session=True)
+            sh.compile.flags = sh.first_flags  # no `from __future__` from a notebook before
+            # Papermill rewrites the output notebook at every cell start and end, which
+            # lets you watch a long kernel run; a workbook here takes about a second, so
+            # the notebook is written once, when papermill completes it.
+            output_path, nb_man.output_path = nb_man.output_path, None
+            try:
+                _run_cells(nb_man)
+            finally:
+                nb_man.output_path = output_path
+
+    return WarmEngine
+
+
+def _run_cells(nb_man) -> None:
+    count = 0
+    for index, cell in enumerate(nb_man.nb.cells):
+        if cell.cell_type != "code":
+            continue
+        nb_man.cell_start(cell, index)
+        count += 1
+        cell.execution_count = count
+        cell.outputs = run_cell(cell.source, count)
+        if any(o["output_type"] == "error" for o in cell.outputs):
+            nb_man.cell_exception(cell, index)
             nb_man.cell_complete(cell, index)
-        sys.stdout.flush()
+            break  # like papermill: stop at the first failing cell
+        nb_man.cell_complete(cell, index)
+    sys.stdout.flush()
+
+
+def __getattr__(name: str):
+    # Built on first use: papermill loads this module from its entry point while
+    # papermill.engines is still importing, so nothing here imports papermill eagerly.
+    if name == "WarmEngine":
+        globals()["WarmEngine"] = cls = _engine_class()
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def register() -> None:
     """Make the engine available to papermill as ``handouts``."""
     from papermill.engines import papermill_engines
 
-    papermill_engines.register("handouts", WarmEngine)
+    papermill_engines.register("handouts", __getattr__("WarmEngine"))

@@ -20,6 +20,7 @@ class HandoutsError(Exception):
         self.file = str(file) if file is not None else None
         self.field = field
         self.choices = sorted(choices) if choices is not None else None
+        self.problems: list[HandoutsError] = [self]  # every problem found with this one
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
@@ -44,3 +45,30 @@ class RenderError(HandoutsError):
 
 class BuildError(HandoutsError):
     """Executing a workbook failed."""
+
+
+def install_one_line_errors(shell: object | None = None) -> None:
+    """Show handouts' own errors as one sentence, without a traceback, in IPython.
+
+    Used in the workbooks (JupyterLab, papermill's kernel) and by the in-process engine.
+    The cell still fails, so Run All and papermill stop there.
+    """
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return
+        shell = get_ipython()
+    if shell is None or not hasattr(shell, "set_custom_exc"):
+        return
+
+    def one_sentence(self, etype, value, tb, tb_offset=None):
+        stb = [f"{etype.__name__}: {value}"]
+        self._showtraceback(etype, value, stb)
+        return stb
+
+    shell.set_custom_exc((HandoutsError,), one_sentence)
+
+
+class BatchError(HandoutsError):
+    """A roster is invalid; the message lists every problem, one per line."""

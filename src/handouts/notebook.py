@@ -1,78 +1,225 @@
-"""Helpers for the workbooks in JupyterLab: own sections, front-end detection, the picker."""
+"""The workbooks' side of the pipeline: one session per run, own sections, the picker.
+
+A workbook's second cell calls :func:`start`. It reads the parameters *as this run set
+them* (the parameters cell and papermill's injected cell, from IPython's input history),
+refuses names it does not know, inherits the practice file exactly as ``handouts build``
+does, validates, and returns a :class:`Session`. Only the newest session can write a
+PDF, and only while the parameters cell has not run again since: a PDF is always built
+from the current run's parameters.
+"""
 
 from __future__ import annotations
 
+import ast
+import difflib
 import html
-import os
-from collections.abc import Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .content import Library, Module, load_library, parse_module_text
-from .errors import LibraryError
-from .profile import Profile
+from .assemble import Handout, assemble
+from .content import LIST_OF_KIND, Library, Module, load_library, parse_module_text
+from .errors import BuildError, LibraryError, ProfileError, install_one_line_errors
+from .files import atomic_write, output_paths
+from .pdf import write_handout
+from .preview import in_front_end, preview
+from .profile import PARAMETERS, PRACTICE_FIELDS, OwnSection, Profile, inherit_practice, validate
+from .resources import examples_dir
+
+PARAMETERS_MARK = "# Parameters of this handout"  # first line of every parameters cell
+_INJECTED_MARK = "# Parameters\n"  # papermill's injected cell starts so
+WORKBOOK_NAMES = ("practice", "output_dir")
+RUN_ALL = "run all cells (Run > Run All Cells)"
 
 
-def add_section(
-    sections: Sequence[Any], title: str, text: str, after: str = "end"
-) -> list[dict[str, str]]:
-    """Return *sections* plus your own section, or unchanged when *text* is blank.
+def add_section(sections: Any, title: str, text: str, after: str = "end"
+                ) -> list[dict[str, str]]:
+    """Return *sections* with your own section set, or unchanged when *text* is blank.
 
+    A section with the same title is replaced, so running the cell twice adds it once.
     *text* is Markdown and always prints as text, never as HTML. *after* is the id of a
     chosen module, or ``"start"`` / ``"end"``.
     """
-    result = [dict(s) if isinstance(s, dict) else s.model_dump() for s in sections]
+    result = [dict(s) if isinstance(s, Mapping) else s.model_dump() for s in sections or ()]
+    result = [s for s in result if s.get("title") != title]
     if text and text.strip():
         result.append({"title": title, "text": text.strip(), "after": after})
     return result
 
 
-def in_front_end() -> bool:
-    """Return whether a person is looking at this kernel (JupyterLab, Notebook, VS Code).
+@dataclass
+class Session:
+    """One run of a workbook: the validated profile, its library and where PDFs go."""
 
-    Papermill and nbclient start kernels directly; Jupyter's server names the session
-    (JPY_SESSION_NAME) and VS Code sets ``__vsc_ipynb_file__``. HANDOUTS_FRONT_END=1 or 0
-    overrides the guess.
-    """
-    forced = os.environ.get("HANDOUTS_FRONT_END")
-    if forced in ("0", "1"):
-        return forced == "1"
-    if os.environ.get("JPY_SESSION_NAME"):
-        return True
+    profile: Profile
+    library: Library
+    output_dir: str
+    workbook: str
+    history_mark: int
+    handouts: set[int] = field(default_factory=set)
+
+    def add_section(self, title: str, text: str, after: str = "end") -> None:
+        """Add (or replace, by title) your own section; blank *text* removes it."""
+        sections = add_section(self.profile.own_sections, title, text, after)
+        self.profile = validate({**_raw(self.profile), "own_sections": sections},
+                                file="own section")
+
+    def assemble(self, **lists: list[str]) -> Handout:
+        """Assemble the handout; *lists* (modules, rituals, scripts) override the choice."""
+        if lists:
+            self.profile = validate({**_raw(self.profile), **lists}, file="parameters")
+        handout = assemble(self.profile, self.library, file="parameters")
+        self.handouts.add(id(handout))
+        return handout
+
+    def write(self, handout: Handout, template: str = "handout") -> Path:
+        """Write *handout*'s PDF; refuse when it is not from this run's parameters."""
+        self.check_current()
+        if id(handout) not in self.handouts:
+            raise BuildError(f"this handout was not assembled in this run; {RUN_ALL}",
+                             field="handout")
+        pdf_path, _ = output_paths(self.output_dir, self.profile, self.workbook)
+        return write_handout(handout, pdf_path, template=template)
+
+    def check_current(self) -> None:
+        """Raise unless this is the newest run and its parameters have not run again."""
+        if _CURRENT.get("session") is not self:
+            raise BuildError(f"these parameters are from an earlier run; {RUN_ALL}",
+                             field="parameters")
+        history = _history()
+        if history is not None and _last_mark(history) > self.history_mark:
+            raise BuildError(f"the parameters cell ran again after it was checked; {RUN_ALL}",
+                             field="parameters")
+
+
+_CURRENT: dict[str, Session] = {}
+
+
+def _raw(profile: Profile) -> dict[str, Any]:
+    data = profile.model_dump(exclude={"password"})
+    data["password"] = profile.password.get_secret_value()
+    return data
+
+
+def _history() -> list[str] | None:
     try:
         from IPython import get_ipython
     except ImportError:
-        return False
+        return None
     shell = get_ipython()
-    return bool(shell is not None and "__vsc_ipynb_file__" in shell.user_ns)
+    if shell is None:
+        return None
+    return shell.user_ns.get("In")
+
+
+def _last_mark(history: list[str]) -> int:
+    return max((i for i, s in enumerate(history) if s.lstrip().startswith(PARAMETERS_MARK)),
+               default=-1)
+
+
+def _run_parameters(history: list[str], start: int) -> dict[str, Any]:
+    """Execute this run's parameters cell and papermill's injected cell, in order, afresh.
+
+    The values come from the cells as they ran, not from whatever an earlier run left in
+    the notebook, and a broken cell is one plain sentence.
+    """
+    values: dict[str, Any] = {}
+    for source in [history[start]] + [s for s in history[start + 1:]
+                                      if s.startswith(_INJECTED_MARK)]:
+        try:
+            tree = ast.parse(source, filename="<parameters>")
+        except SyntaxError as exc:
+            raise ProfileError(f"line {exc.lineno}: {exc.msg}; put text in quotes, like "
+                               "\"Sam\" or \"2026-11-24\"", file="parameters cell") from None
+        for node in tree.body:
+            if not (isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None):
+                raise ProfileError(f"line {node.lineno}: only `name = value` lines belong "
+                                   "here", file="parameters cell")
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                shown = ast.get_source_segment(source, node.value) or "the value"
+                raise ProfileError(f"line {node.lineno}: {shown} is not a plain value; put "
+                                   f"text in quotes, like \"{shown}\"",
+                                   file="parameters cell") from None
+            for target in targets:
+                if not isinstance(target, ast.Name):
+                    raise ProfileError(f"line {node.lineno}: assign to plain names only",
+                                       file="parameters cell")
+                values[target.id] = value
+    return values
+
+
+def example_practice() -> Path:
+    """Return the bundled fictional practice file."""
+    return examples_dir() / "practice.yaml"
+
+
+def start(namespace: Mapping[str, Any], workbook: str = "connection",
+          extra: tuple[str, ...] = ()) -> Session:
+    """Check and validate this run's parameters; return the session that builds the PDF.
+
+    *extra* names parameters of this workbook beyond the profile's. Unknown names fail
+    with the closest valid one; the practice file (``practice``; else ``practice.yaml``
+    in the working folder; else the bundled fictional example) is inherited as
+    ``handouts build`` inherits it.
+    """
+    install_one_line_errors()
+    known = (*PARAMETERS, *WORKBOOK_NAMES, *extra)
+    history = _history()
+    mark = _last_mark(history) if history else -1
+    if mark >= 0:
+        values = _run_parameters(history, mark)
+        for name in values:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ProfileError(f"unknown parameter {name!r}{hint}", file="parameters")
+    else:  # no IPython history (plain Python): take the names from the namespace
+        values = {name: namespace[name] for name in known if name in namespace}
+    values = {k: v for k, v in values.items() if k not in extra}
+    output_dir = values.pop("output_dir", "output")
+    practice = values.pop("practice", "") or ""
+    for name in PRACTICE_FIELDS:  # None: take the practice file's setting
+        if values.get(name, "") is None:
+            values.pop(name)
+    base = Path.cwd()
+    if not practice and not (base / "practice.yaml").is_file():
+        practice = str(example_practice())
+        print(f"Practice: the bundled fictional example ({practice}); set `practice` "
+              "to your practice.yaml.")
+    raw = inherit_practice({**values, "practice": practice} if practice else values, base,
+                           "parameters")
+    profile = validate(raw, file="parameters")
+    library = load_library(profile.practice_library or None, profile.language)
+    session = Session(profile, library, str(output_dir), workbook, mark)
+    _CURRENT["session"] = session
+    return session
 
 
 class Picker:
     """An ipywidgets form to choose modules, rituals and scripts, then rebuild and preview."""
 
-    def __init__(self, profile: Profile, library: Library, output_dir: str | Path,
-                 workbook: str) -> None:
+    def __init__(self, session: Session) -> None:
         import ipywidgets as w
 
-        self.profile = profile
-        self.library = library
-        self.output_dir = output_dir
-        self.workbook = workbook
+        self.session = session
         self.pdf_path: Path | None = None
         self.inputs = {}
         rows = []
-        for field, kind, label in (("modules", "article", "Articles"),
-                                   ("rituals", "worksheet", "Rituals"),
-                                   ("scripts", "script", "Scripts")):
+        for kind, name in LIST_OF_KIND.items():
+            library = session.library
             ids = library.ids(kind)
-            box = w.TagsInput(value=list(getattr(profile, field)), allowed_tags=ids,
+            box = w.TagsInput(value=list(getattr(session.profile, name)), allowed_tags=ids,
                               allow_duplicates=False)
-            self.inputs[field] = box
-            legend = "".join(f"<li><code>{html.escape(m.id)}</code> {html.escape(m.title)}</li>"
-                             for m in library.of_kind(kind))
+            self.inputs[name] = box
+            legend = "".join(f"<li><code>{html.escape(m.id)}</code> "
+                             f"{html.escape(str(m.title))}</li>" for m in library.of_kind(kind))
             rows.append(w.VBox([
-                w.HTML(f"<b>{label}</b> <small>type an id to add, drag to reorder, "
-                       "&times; to remove</small>"),
+                w.HTML(f"<b>{name.capitalize()}</b> <small>type an id to add, drag to "
+                       "reorder, &times; to remove</small>"),
                 box,
                 w.HTML(f'<ul style="columns:2;font-size:12px;margin:0 0 8px;'
                        f'line-height:1.5">{legend}</ul>'),
@@ -87,20 +234,14 @@ class Picker:
         """Rebuild the PDF from the current choices and show its preview."""
         from IPython.display import display
 
-        from .assemble import assemble
-        from .build import output_paths
         from .errors import HandoutsError
-        from .pdf import write_handout
-        from .preview import preview
 
         self.output.clear_output()
         with self.output:
             try:
-                update = {k: list(box.value) for k, box in self.inputs.items()}
-                self.profile = self.profile.model_copy(update=update)
-                handout = assemble(self.profile, self.library)
-                pdf_path, _ = output_paths(self.output_dir, self.profile, self.workbook)
-                self.pdf_path = write_handout(handout, pdf_path)
+                handout = self.session.assemble(
+                    **{k: list(box.value) for k, box in self.inputs.items()})
+                self.pdf_path = self.session.write(handout)
                 print(self.pdf_path)
                 display(preview(self.pdf_path))
             except HandoutsError as exc:
@@ -113,14 +254,13 @@ class Picker:
         display(self.widget)
 
 
-def picker(profile: Profile, library: Library, output_dir: str | Path = "output",
-           workbook: str = "connection") -> Picker | None:
+def picker(session: Session) -> Picker | None:
     """Return the picker form where a front end exists; under papermill, None."""
     if not in_front_end():
         print("Picker skipped: no front end (papermill or nbclient); the parameters rule.")
         return None
     try:
-        return Picker(profile, library, output_dir, workbook)
+        return Picker(session)
     except ImportError:
         print("The picker needs ipywidgets: pip install 'handouts[lab]'")
         return None
@@ -132,18 +272,17 @@ def check_module(text: str, practice_library: str | Path | None = None) -> Modul
     module = parse_module_text(text, Path("<module_text>"), library.sources)
     if module.kind == "matter":
         raise LibraryError("drafts must be an article, worksheet or script",
-                           file="<module_text>", field="kind",
-                           choices=("article", "worksheet", "script"))
+                           file="<module_text>", field="kind", choices=LIST_OF_KIND)
     if module.id in library.modules:
         print(f"note: {module.id!r} will replace the library module of that id")
     return module
 
 
-def reading_grade(module: Module) -> float:
-    """Return the module's Flesch-Kincaid grade (the library keeps to 8 or below)."""
-    import textstat
+def reading_grade(module: Module, audience: str = "couple") -> float:
+    """Return the module's Flesch-Kincaid grade for *audience* (the library keeps to 8)."""
+    from .readability import flesch_kincaid_grade
 
-    return float(textstat.flesch_kincaid_grade(module.plain_text()))
+    return flesch_kincaid_grade(module.for_reader(audience).plain_text())
 
 
 def preview_module(module: Module, practice_library: str | Path | None = None,
@@ -151,18 +290,11 @@ def preview_module(module: Module, practice_library: str | Path | None = None,
     """Print *module* alone in a sample handout; return the PDF path."""
     import datetime as dt
 
-    from .assemble import assemble
-    from .build import output_paths
-    from .pdf import write_handout
-    from .profile import validate
-
-    library = load_library(practice_library, module.language)
-    library.modules[module.id] = module
-    lists = {"article": "modules", "worksheet": "rituals", "script": "scripts"}
+    library = load_library(practice_library, module.language).with_module(module)
     profile = validate({
         "client_id": "module-preview", "partners": [{"name": "Sample client"}],
         "session_date": dt.date.today().isoformat(), "paper": paper,
-        "language": module.language, lists[module.kind]: [module.id],
+        "language": module.language, LIST_OF_KIND[module.kind]: [module.id],
     })
     pdf_path, _ = output_paths(output_dir, profile, module.id)
     return write_handout(assemble(profile, library), pdf_path)
@@ -170,10 +302,12 @@ def preview_module(module: Module, practice_library: str | Path | None = None,
 
 def save_module(text: str, folder: str | Path) -> Path:
     """Validate *text* and save it as ``<folder>/<id>.md`` (atomically); return the path."""
-    from .pdf import atomic_write
-
     module = check_module(text, None)
     target = Path(folder).expanduser()
     if not target.is_dir():
         raise LibraryError("folder does not exist", file=target, field="save_to")
     return atomic_write(target / f"{module.id}.md", text.encode("utf-8"))
+
+
+__all__ = ["OwnSection", "Session", "add_section", "check_module", "picker",
+           "preview_module", "reading_grade", "save_module", "start"]

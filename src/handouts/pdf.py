@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
 from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from .errors import RenderError
+from .files import atomic_write, write_hint
+from .html import render_html
 from .resources import FALLBACK_FAMILIES, TEXT_FAMILIES, font_files, templates_dir
 
 
@@ -60,6 +61,14 @@ def _fetcher_class():
 _FONT_CONFIG = None
 
 
+def _quiet_logs() -> None:
+    # fontTools logs every subset font at INFO: a papermill run would print hundreds.
+    import logging
+
+    for name in ("fontTools", "weasyprint.progress"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def _font_config():
     """Return this process's shared FontConfiguration.
 
@@ -105,6 +114,7 @@ def render_pdf(
     """
     import weasyprint
 
+    _quiet_logs()
     fetcher_class, refused = _fetcher_class()
     fetcher = fetcher_class(allowed_roots(extra_files))
     base_url = templates_dir().resolve().as_uri() + "/"
@@ -121,37 +131,6 @@ def render_pdf(
     except refused as exc:
         raise RenderError(f"{exc}; only the project's templates, fonts and the practice logo "
                           "may be used", field="url") from None
-
-
-def private_dir(path: Path) -> Path:
-    """Create *path* and its missing parents as private folders (0700)."""
-    missing = []
-    current = path
-    while not current.exists():
-        missing.append(current)
-        current = current.parent
-    for folder in reversed(missing):
-        folder.mkdir(mode=0o700)
-        os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask
-    return path
-
-
-def atomic_write(path: str | Path, data: bytes) -> Path:
-    """Write *data* to *path* via a private temp file in the same folder, then replace."""
-    path = Path(path)
-    private_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def encrypt(data: bytes, password: str) -> bytes:
@@ -195,24 +174,27 @@ def write_pdf(
                           file=path) from None
 
 
-def write_hint(exc: OSError) -> str:
-    """Say what to do about a failed write."""
-    import errno
+PASSWORD_ENV = "HANDOUTS_PASSWORD"
 
-    if exc.errno == errno.ENOSPC:
-        return "free some disk space and build again"
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return "choose an output folder you can write to (-o)"
-    return "check the output folder and build again"
+
+def password_for(profile) -> str:
+    """Return the PDF password: the profile's, else the HANDOUTS_PASSWORD environment.
+
+    Builds pass the password through the environment of the process that runs the
+    workbook, so it never appears in the workbook's parameters or its record.
+    """
+    return profile.password.get_secret_value() or os.environ.get(PASSWORD_ENV, "")
 
 
 def write_handout(handout, path: str | Path, template: str = "handout") -> Path:
-    """Render *handout* with *template* and write its PDF, with the profile's options."""
-    from .html import render_html
+    """Render *handout* with *template* and write its PDF, with the profile's options.
 
+    This is the one way a PDF is made from a profile: workbooks, the picker and module
+    previews all call it.
+    """
     profile = handout.profile
     return write_pdf(
         render_html(handout, template=template), path, fillable=profile.fillable,
         extra_files=[profile.practice_logo] if profile.practice_logo else [],
-        source_date=profile.session_date, password=profile.password,
+        source_date=profile.session_date, password=password_for(profile),
     )

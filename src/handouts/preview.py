@@ -5,8 +5,32 @@ from __future__ import annotations
 import base64
 import html
 import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from .errors import RenderError
+from .pdf import PASSWORD_ENV
+
+
+def in_front_end() -> bool:
+    """Return whether a person is looking at this kernel (JupyterLab, Notebook, VS Code).
+
+    Papermill and nbclient start kernels directly; Jupyter's server names the session
+    (JPY_SESSION_NAME) and VS Code sets ``__vsc_ipynb_file__``. HANDOUTS_FRONT_END=1 or 0
+    overrides the guess.
+    """
+    forced = os.environ.get("HANDOUTS_FRONT_END")
+    if forced in ("0", "1"):
+        return forced == "1"
+    if os.environ.get("JPY_SESSION_NAME"):
+        return True
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return bool(shell is not None and "__vsc_ipynb_file__" in shell.user_ns)
 
 
 @dataclass
@@ -41,20 +65,25 @@ class Preview:
         return f"<Preview of {self.path.name}: {len(self.pages)} of {self.total} pages>"
 
 
-def preview(pdf_path: str | Path, pages: list[int] | None = None, width: int = 300) -> Preview:
+def preview(pdf_path: str | Path, pages: list[int] | None = None, width: int = 300,
+            password: str | None = None) -> Preview:
     """Render pages of *pdf_path* to PNG thumbnails.
 
     *pages* are 1-based page numbers. By default every page is shown where a person is
     looking (JupyterLab); under papermill only the first two, to keep records small.
+    A password-protected PDF opens with *password*, or the build's HANDOUTS_PASSWORD.
     """
     import pypdfium2
-
-    from .notebook import in_front_end
 
     if pages is None and not in_front_end():
         pages = [1, 2]
     path = Path(pdf_path)
-    document = pypdfium2.PdfDocument(str(path))
+    secret = password or os.environ.get(PASSWORD_ENV) or None
+    try:
+        document = pypdfium2.PdfDocument(str(path), password=secret)
+    except pypdfium2.PdfiumError as exc:
+        raise RenderError(f"cannot open the PDF for the preview: {exc}", file=path.name,
+                          field="preview") from None
     try:
         total = len(document)
         chosen = [n for n in (pages or range(1, total + 1)) if 1 <= n <= total]

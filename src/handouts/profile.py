@@ -319,9 +319,11 @@ def validate(params: dict[str, Any], file: object | None = None) -> Profile:
     if not isinstance(params, dict):
         raise ProfileError("parameters must be a mapping of field: value", file=file)
     data = dict(params)
-    for key in data:
-        if key not in PARAMETERS:
-            raise unknown_parameter(str(key), PARAMETERS, file)
+    unknown = [unknown_parameter(str(key), PARAMETERS, file) for key in data
+               if key not in PARAMETERS]
+    if unknown:
+        unknown[0].problems = unknown
+        raise unknown[0]
     for key in BOOL_FIELDS:
         if key in data:
             data[key] = _coerce_bool(data[key], key, file)
@@ -347,7 +349,9 @@ def validate(params: dict[str, Any], file: object | None = None) -> Profile:
     try:
         return Profile(**data)
     except ValidationError as exc:
-        raise _profile_error(exc, file) from None
+        problems = [_profile_error(err, file) for err in exc.errors()]
+        problems[0].problems = problems
+        raise problems[0] from None
 
 
 def unknown_parameter(name: str, valid: Iterable[str], file: object | None = None
@@ -361,8 +365,7 @@ def unknown_parameter(name: str, valid: Iterable[str], file: object | None = Non
     return ProfileError(f"unknown parameter {name!r}", file=file, choices=valid)
 
 
-def _profile_error(exc: ValidationError, file: object | None) -> ProfileError:
-    err = exc.errors()[0]
+def _profile_error(err: dict, file: object | None) -> ProfileError:
     loc = ".".join(str(p) for p in err["loc"])
     kind = err["type"]
     top = str(err["loc"][0]) if err["loc"] else ""

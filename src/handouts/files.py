@@ -1,0 +1,153 @@
+"""Where client files go and how they are written: private, atomic, never half-written.
+
+Client data lives only under the output folder: folders 0700, files 0600, written through
+a temp file in the same folder and then renamed. Temp files carry the writing process's
+id, so cleaning up after a killed build never touches another process's files.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import BuildError
+
+TEMP_PREFIX = ".tmp-"
+
+
+def private_dir(path: str | Path) -> Path:
+    """Create *path* and its missing parents as private folders (0700)."""
+    path = Path(path)
+    missing = []
+    current = path
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700)
+        os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask
+    return path
+
+
+def temp_path(folder: Path, suffix: str = "") -> Path:
+    """Return a new private temp file in *folder*, named for this process."""
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{TEMP_PREFIX}{os.getpid()}-",
+                               suffix=suffix)
+    os.close(fd)
+    os.chmod(tmp, 0o600)
+    return Path(tmp)
+
+
+def atomic_write(path: str | Path, data: bytes) -> Path:
+    """Write *data* to *path* via a private temp file in the same folder, then replace."""
+    path = Path(path)
+    private_dir(path.parent)
+    tmp = temp_path(path.parent, path.suffix)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temps(folder: Path, pid: int | None = None) -> None:
+    """Remove temp files left in *folder* by a killed process.
+
+    With *pid*, only that process's; otherwise those of processes no longer running.
+    """
+    for leftover in folder.glob(f"{TEMP_PREFIX}*"):
+        owner = leftover.name[len(TEMP_PREFIX):].split("-", 1)[0]
+        if not owner.isdigit():
+            continue
+        if (pid is not None and int(owner) == pid) or (pid is None and not _alive(int(owner))):
+            leftover.unlink(missing_ok=True)
+
+
+def write_hint(exc: OSError) -> str:
+    """Say what to do about a failed write."""
+    if exc.errno == errno.ENOSPC:
+        return "free some disk space and build again"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "choose an output folder you can write to (-o)"
+    return "check the output folder and build again"
+
+
+def output_paths(output_dir: str | Path, profile, workbook: str | Path) -> tuple[Path, Path]:
+    """Return ``<output>/<client-id>/<date>-<workbook>`` .pdf and .ipynb paths."""
+    root = Path(output_dir).expanduser().resolve()
+    folder = root / profile.client_id
+    if folder.parent != root:  # client_id is a validated slug; this is a second lock
+        raise BuildError("client id would write outside the output folder",
+                         field="client_id")
+    stem = f"{profile.session_date.isoformat()}-{Path(str(workbook)).stem}"
+    return folder / f"{stem}.pdf", folder / f"{stem}.ipynb"
+
+
+class Keep:
+    """Keep a file's previous version while a build runs; put it back if the build fails.
+
+    The file stays in place during the build (a hard link holds the previous version),
+    so a build killed at any moment leaves the previous file or the new, whole one. A
+    build that fails leaves no new file: :meth:`restore` brings back the previous one,
+    or removes the new one when there was none.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.backup: Path | None = None
+        self.before = _identity(path)
+
+    def __enter__(self) -> Keep:
+        if self.before is not None:
+            self.backup = temp_path(self.path.parent, self.path.suffix)
+            self.backup.unlink()
+            os.link(self.path, self.backup)
+        return self
+
+    def changed(self) -> bool:
+        """Return whether the build wrote the file anew."""
+        now = _identity(self.path)
+        return now is not None and now != self.before
+
+    def restore(self) -> None:
+        """Undo the build: the previous version back, or no file."""
+        if self.backup is not None:
+            os.replace(self.backup, self.path)
+            self.backup = None
+        elif self.changed():
+            self.path.unlink(missing_ok=True)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.backup is not None:
+            self.backup.unlink(missing_ok=True)
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def cannot_write(folder: Path, exc: OSError, where: str) -> BuildError:
+    """Return the one-line error for an output folder that cannot be written."""
+    return BuildError(f"cannot create {folder}: {exc.strerror}; {write_hint(exc)}",
+                      file=where, field="output")

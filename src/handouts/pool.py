@@ -1,0 +1,299 @@
+"""Run workbooks in warm workers, every client in a fresh fork: fast, and as if alone.
+
+A worker process imports papermill, WeasyPrint and handouts once and renders a warm-up
+handout. For each client it forks a child, which runs the workbook with papermill and
+the in-process engine and then exits. The child starts with everything warm but shares
+nothing with the clients before or after it: module state, working directory,
+environment, monkeypatches, leaked memory and ``sys.exit`` all end with the child. A
+client that runs past its time limit is killed by pid; its worker carries on.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import select
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+from .files import Keep, private_dir, remove_stale_temps, temp_path, write_hint
+from .pdf import PASSWORD_ENV
+
+MEMORY_LIMIT_MB = 2048  # address space per client; a client that needs more fails alone
+# Variables a client's workbook must not see: a batch started from JupyterLab must not
+# behave like a front end (pickers, full-size previews) for every client.
+_FRONT_END_VARS = ("JPY_SESSION_NAME", "JPY_PARENT_PID", "HANDOUTS_FRONT_END",
+                   "VSCODE_PID")
+
+
+@dataclass
+class Task:
+    """One client's workbook run, as the pool sees it."""
+
+    key: str
+    client_id: str
+    workbook: Path
+    parameters: dict[str, Any]
+    pdf: Path
+    notebook: Path
+    record: bool = True
+    password: str = ""
+    timeout: float = 120.0
+
+
+@dataclass
+class Done:
+    """What a task came to."""
+
+    task: Task
+    ok: bool
+    seconds: float
+    message: str = ""
+    rss_mb: float = 0.0
+
+
+def one_line(exc: BaseException) -> str:
+    """Describe a failed run in one line: the cell's error, or the exception."""
+    ename = getattr(exc, "ename", None)
+    if ename == "MemoryError" or isinstance(exc, MemoryError):
+        return f"ran out of memory (limit {MEMORY_LIMIT_MB} MB per client); check the inputs"
+    evalue = getattr(exc, "evalue", None)
+    text = f"{ename}: {evalue}" if ename else f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split())[:300]
+
+
+# -- inside a worker ------------------------------------------------------------------
+
+def _worker(conn: Connection, warm: bool) -> None:
+    """Warm up once, then run each task sent over *conn* in a forked child."""
+    for name in _FRONT_END_VARS:
+        os.environ.pop(name, None)
+    # jsonschema (via nbformat) builds an IRI grammar at import when rfc3987-syntax is
+    # installed (JupyterLab brings it): 0.7 s per worker for a check notebooks never use.
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    import papermill  # noqa: F401 - imported once here, inherited by every child
+
+    from .engine import register, shell
+
+    register()
+    shell()
+    # papermill warns about parameters a cell does not list; the workbook checks them.
+    import logging
+
+    logging.getLogger("papermill").setLevel(logging.ERROR)
+    if warm:
+        _warm_up()
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        conn.send(_run_forked(task))
+
+
+def _warm_up() -> None:
+    from .assemble import assemble
+    from .content import load_library
+    from .html import render_html
+    from .pdf import render_pdf
+    from .profile import validate
+
+    library = load_library()
+    lists = {kind: library.ids(kind)[:1] for kind in ("article", "worksheet", "script")}
+    profile = validate({"client_id": "warm-up", "partners": [{"name": "A"}, {"name": "B"}],
+                        "session_date": "2026-01-01", "modules": lists["article"],
+                        "rituals": lists["worksheet"], "scripts": lists["script"],
+                        "cards": True})
+    render_pdf(render_html(assemble(profile, library)))
+
+
+def _run_forked(task: Task) -> dict[str, Any]:
+    """Run *task* in a child of this worker; kill it by pid when its time is up."""
+    import resource
+
+    start = time.monotonic()
+    folder = task.pdf.parent
+    private_dir(folder)
+    with Keep(task.pdf) as kept:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: one client, then exit
+            os.close(read_end)
+            _child(task, write_end)
+        os.close(write_end)
+        reply, timed_out = _await_child(read_end, task.timeout)
+        if timed_out:
+            os.kill(pid, signal.SIGKILL)
+        _, status, usage = os.wait4(pid, 0)
+        os.close(read_end)
+        remove_stale_temps(folder, pid)
+        seconds = time.monotonic() - start
+        if timed_out:
+            reply = {"ok": False, "message": f"timed out after {seconds:.0f} s; the client "
+                                             "was stopped"}
+        elif reply is None:
+            code = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+                    else f"exit code {os.waitstatus_to_exitcode(status)}")
+            reply = {"ok": False, "message": f"the workbook process stopped ({code}); "
+                                             "check memory and the workbook"}
+        elif reply["ok"] and not kept.changed():
+            reply = {"ok": False, "message": "the workbook ran but wrote no PDF"}
+        if not reply["ok"]:
+            kept.restore()  # a failed build leaves no new PDF
+    reply["seconds"] = seconds
+    reply["rss_mb"] = usage.ru_maxrss / 1024
+    reply["worker_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return reply
+
+
+def _await_child(fd: int, timeout: float) -> tuple[dict[str, Any] | None, bool]:
+    """Read the child's reply until it closes the pipe or *timeout* seconds pass."""
+    deadline = time.monotonic() + timeout
+    chunks = []
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None, True
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    try:
+        return json.loads(b"".join(chunks)), False
+    except ValueError:
+        return None, False
+
+
+def _child(task: Task, fd: int) -> None:
+    """Run one client's workbook and report on *fd*; never returns."""
+    code = 0
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        import resource
+
+        limit = MEMORY_LIMIT_MB * 1024 * 1024
+        try:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        except (ValueError, OSError):  # a lower hard limit is already set: keep it
+            pass
+        reply = _execute(task)
+    except BaseException as exc:  # noqa: BLE001 - reported for this client alone
+        reply = {"ok": False, "message": one_line(exc)}
+    try:
+        os.write(fd, json.dumps(reply).encode()[:60000])
+    except BaseException:  # noqa: BLE001 - nothing left to tell
+        code = 1
+    os._exit(code)
+
+
+def _execute(task: Task) -> dict[str, Any]:
+    import papermill
+
+    os.environ.pop(PASSWORD_ENV, None)
+    if task.password:
+        os.environ[PASSWORD_ENV] = task.password  # this child only
+    tmp = temp_path(task.notebook.parent, ".ipynb")
+    try:
+        papermill.execute_notebook(
+            str(task.workbook), str(tmp), parameters=task.parameters,
+            engine_name="handouts", progress_bar=False, log_output=False,
+        )
+        if task.record:
+            os.replace(tmp, task.notebook)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return {"ok": True, "message": ""}
+
+
+# -- in the parent --------------------------------------------------------------------
+
+class _Worker:
+    def __init__(self, context, warm: bool) -> None:
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_worker, args=(child, warm), daemon=True)
+        self.process.start()
+        child.close()
+        self.task: Task | None = None
+        self.started = 0.0
+
+    def send(self, task: Task) -> None:
+        self.task, self.started = task, time.monotonic()
+        self.conn.send(task)
+
+    def stop(self, kill: bool = False) -> None:
+        if kill:
+            self.process.kill()
+        else:
+            try:
+                self.conn.send(None)
+            except (OSError, BrokenPipeError):
+                pass
+        self.process.join(timeout=10)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+
+
+def run_tasks(tasks: list[Task], on_done: Callable[[Done], None], *, workers: int = 2,
+              timeout: float = 120.0, warm: bool = True) -> None:
+    """Run *tasks* in *workers* warm workers, a fresh fork per task; report each."""
+    context = multiprocessing.get_context("spawn")
+    pool = [_Worker(context, warm) for _ in range(min(max(workers, 1), len(tasks)))]
+    queue = list(tasks)
+    # The worker stops a client at *timeout*; this backstop catches a stuck worker.
+    backstop = timeout + 60.0
+    try:
+        while queue or any(w.task for w in pool):
+            for worker in pool:
+                while worker.task is None and queue:
+                    task = queue.pop(0)
+                    try:
+                        private_dir(task.pdf.parent)
+                        remove_stale_temps(task.pdf.parent)  # only dead processes' files
+                    except OSError as exc:
+                        on_done(Done(task, False, 0.0, f"cannot write {task.pdf.parent}: "
+                                     f"{exc.strerror}; {write_hint(exc)}"))
+                        continue
+                    task.timeout = timeout
+                    worker.send(task)
+            ready = wait([w.conn for w in pool if w.task], timeout=1.0)
+            now = time.monotonic()
+            for index, worker in enumerate(pool):
+                if worker.task is None:
+                    continue
+                if worker.conn in ready:
+                    try:
+                        reply = worker.conn.recv()
+                    except (EOFError, OSError):
+                        worker.process.join(timeout=5)
+                        task, code = worker.task, worker.process.exitcode
+                        worker.stop(kill=True)
+                        pool[index] = _Worker(context, warm)
+                        on_done(Done(task, False, now - worker.started,
+                                     f"the worker stopped (exit code {code})"))
+                        continue
+                    task, worker.task = worker.task, None
+                    on_done(Done(task, reply["ok"], reply["seconds"], reply["message"],
+                                 max(reply["rss_mb"], reply["worker_rss_mb"])))
+                elif now - worker.started > backstop:
+                    task = worker.task
+                    worker.stop(kill=True)
+                    pool[index] = _Worker(context, warm)
+                    on_done(Done(task, False, now - worker.started,
+                                 f"timed out after {timeout:.0f} s; the worker was stopped"))
+    finally:
+        for worker in pool:
+            worker.stop(kill=worker.task is not None)
