@@ -3,6 +3,10 @@
 Run by hand (not a test):  python benchmarks/bench.py [--quick]
 
 Measures, for the same fictional handouts:
+  baseline       bare WeasyPrint on the frozen demo-couple HTML of 2026-11-24 (variable fonts),
+                 cold (new process) and warm; every later speed-up is measured against it
+  warm handout   the demo couple rendered by handouts in a warm process (HTML + PDF)
+  rebuild        the notebook's rebuild-and-preview of the demo couple, warm
   cold build     `handouts build` of one client in a new process
   cold floor     a new Python process that imports WeasyPrint and renders the same HTML
   warm floor     WeasyPrint alone rendering every client's HTML in a warm pool (1 and 2 workers)
@@ -17,6 +21,7 @@ import argparse
 import csv
 import multiprocessing
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -27,7 +32,10 @@ from pathlib import Path
 
 import handouts
 from handouts import batch
+from handouts.html import render_html
 from handouts.resources import examples_dir, templates_dir, workbook_path
+
+BASELINE = Path(__file__).resolve().parent / "baseline" / "demo-couple.html"
 
 BIN = Path(sys.executable).parent
 FIRST = ["Alex", "Sam", "Riley", "Jordan", "Dana", "Lee", "Noor", "Ezra", "Kit", "Avery",
@@ -62,8 +70,85 @@ def write_roster(folder: Path, count: int) -> Path:
 def client_html(roster: Path) -> list[str]:
     """Render each roster client's HTML exactly as the workbook does."""
     lib = handouts.load_library()
-    return [handouts.render_html(handouts.assemble(job.profile, lib))
+    return [render_html(handouts.assemble(job.profile, lib))
             for job in batch.plan(roster, tempfile.mkdtemp())]
+
+
+def baseline_html() -> str:
+    """Return the frozen baseline HTML with its placeholders resolved for this machine.
+
+    ``{{fontpkg_x}}`` is the installed font package's folder (its variable fonts, as on the
+    day the fixture was frozen); ``{{baseline}}`` is the fixture's own folder (the logo).
+    """
+    from importlib.resources import files
+
+    def resolve(match: re.Match) -> str:
+        name = match.group(1)
+        if name == "baseline":
+            return BASELINE.parent.as_uri()
+        return Path(str(files(name))).resolve().as_uri()
+
+    return re.sub(r"\{\{(\w+)\}\}", resolve, BASELINE.read_text(encoding="utf-8"))
+
+
+def _warm_in_process(html: str, profile: str, runs: int) -> dict[str, float]:
+    """In one warm process: bare WeasyPrint on the baseline, and handouts on the demo couple.
+
+    Alternates the two so both see the same machine load; returns median seconds.
+    """
+    import io
+
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
+
+    from handouts.pdf import render_pdf, write_handout
+
+    fonts = FontConfiguration()
+    base = templates_dir().as_uri() + "/"
+    couple = handouts.load_profile(profile)
+    library = handouts.load_library()
+    out = Path(tempfile.mkdtemp()) / "rebuild.pdf"
+
+    def bare() -> None:
+        weasyprint.HTML(string=html, base_url=base).write_pdf(
+            io.BytesIO(), pdf_variant="pdf/ua-1", font_config=fonts)
+
+    def ours() -> None:
+        handout = handouts.assemble(couple, library)
+        render_pdf(render_html(handout), source_date=couple.session_date,
+                   extra_files=[couple.practice_logo] if couple.practice_logo else [])
+
+    def rebuild() -> None:  # what the workbook's last cells do: write the PDF, show pages
+        write_handout(handouts.assemble(couple, library), out)
+        shown = handouts.preview(out)
+        if hasattr(shown, "_repr_html_"):
+            shown._repr_html_()
+
+    times: dict[str, list[float]] = {"bare": [], "ours": [], "rebuild": []}
+    for name, func in (("bare", bare), ("ours", ours), ("rebuild", rebuild)):
+        func()  # warm-up: imports, font loading, caches
+    for _ in range(runs):
+        for name, func in (("bare", bare), ("ours", ours), ("rebuild", rebuild)):
+            start = time.perf_counter()
+            func()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def warm_renders(runs: int) -> dict[str, float]:
+    """Run :func:`_warm_in_process` in a fresh spawned process (no state from this one)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        return pool.submit(_warm_in_process, baseline_html(), str(
+            examples_dir() / "clients" / "sample-couple.yaml"), runs).result()
+
+
+def pages(pdf: Path) -> int:
+    import pypdf
+
+    return len(pypdf.PdfReader(pdf).pages)
 
 
 def timed(command: list[str], cwd: Path, runs: int) -> float:
@@ -122,6 +207,13 @@ def run_batch(roster: Path, out: Path, workers: int) -> tuple[float, float, floa
     return wall / n, steady, max(o.worker_rss_mb for o in result.outcomes)
 
 
+def harfbuzz_subset() -> bool:
+    """Return whether WeasyPrint can subset fonts with HarfBuzz (libharfbuzz-subset0)."""
+    from weasyprint.text.ffi import harfbuzz_subset
+
+    return harfbuzz_subset is not None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
@@ -129,27 +221,57 @@ def main() -> None:
     sizes = [5, 10] if args.quick else [20, 100]
     memory_size = 20 if args.quick else 200
     rows: list[tuple[str, int, int, float, str, str]] = []
+    targets: list[str] = []
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         rosters = {n: write_roster(tmp / "rosters", n) for n in {*sizes, memory_size}}
         profile = examples_dir() / "clients" / "sample-couple.yaml"
 
-        # cold: one client, a new process each time
-        cold_build = timed([str(BIN / "handouts"), "build", str(profile), "-o",
-                            str(tmp / "cold")], tmp, runs=3)
-        html_path = tmp / "couple.html"
-        couple = handouts.load_profile(profile)
-        html_path.write_text(handouts.render_html(handouts.assemble(
-            couple, handouts.load_library())), encoding="utf-8")
         script = tmp / "cold_floor.py"
         script.write_text(COLD_FLOOR)
-        cold_floor = timed([sys.executable, str(script), str(html_path),
-                            templates_dir().as_uri() + "/", str(tmp / "cold.pdf")], tmp, runs=3)
-        rows.append(("cold floor: new process, import WeasyPrint, render", 1, 1, cold_floor,
-                     "", "1.00"))
-        rows.append(("cold `handouts build` (same client)", 1, 1, cold_build, "",
-                     f"{cold_build / cold_floor:.2f}"))
+        base_url = templates_dir().as_uri() + "/"
+
+        # the frozen baseline: bare WeasyPrint on the demo couple's HTML of 2026-11-24
+        baseline_path = tmp / "baseline.html"
+        baseline_path.write_text(baseline_html(), encoding="utf-8")
+        base_cold = timed([sys.executable, str(script), str(baseline_path), base_url,
+                           str(tmp / "baseline.pdf")], tmp, runs=3)
+        warm = warm_renders(runs=3 if args.quick else 5)
+        base_pages = pages(tmp / "baseline.pdf")
+        rows.append(("baseline: bare WeasyPrint, frozen demo-couple HTML, cold", 1, 1,
+                     base_cold, "", "1.00"))
+        rows.append(("baseline: bare WeasyPrint, frozen demo-couple HTML, warm", 1, 1,
+                     warm["bare"], "", "1.00"))
+        rows.append(("warm handouts render of the demo couple (HTML + PDF)", 1, 1,
+                     warm["ours"], "", f"{warm['ours'] / warm['bare']:.2f}"))
+        rows.append(("warm notebook rebuild + preview of the demo couple", 1, 1,
+                     warm["rebuild"], "", f"{warm['rebuild'] / warm['bare']:.2f}"))
+
+        # cold: one client, a new process each time
+        cold_build = timed([str(BIN / "handouts"), "build", str(profile), "-o",
+                            str(tmp / "cold"), "--no-record"], tmp, runs=3)
+        html_path = tmp / "couple.html"
+        couple = handouts.load_profile(profile)
+        html_path.write_text(render_html(handouts.assemble(
+            couple, handouts.load_library())), encoding="utf-8")
+        cold_floor = timed([sys.executable, str(script), str(html_path), base_url,
+                            str(tmp / "cold.pdf")], tmp, runs=3)
+        our_pages = pages(tmp / "cold.pdf")
+        rows.append(("cold floor: new process, import WeasyPrint, render today's HTML", 1, 1,
+                     cold_floor, "", f"{cold_floor / base_cold:.2f}"))
+        rows.append(("cold `handouts build` (same client, --no-record)", 1, 1, cold_build, "",
+                     f"{cold_build / base_cold:.2f}"))
+        targets += [
+            f"warm render {warm['ours']:.3f} s = {warm['ours'] / warm['bare']:.2f}× baseline "
+            f"warm (target ≤ 0.60)",
+            f"cold build {cold_build:.3f} s = {cold_build / base_cold:.2f}× baseline cold "
+            f"(target ≤ 1.00)",
+            f"notebook rebuild + preview {warm['rebuild']:.3f} s warm (target ≤ 1.0 s)",
+            f"pages per second per core, warm: {our_pages / warm['ours']:.1f} "
+            f"(demo couple, {our_pages} pages; baseline {base_pages / warm['bare']:.1f}, "
+            f"{base_pages} pages)",
+        ]
 
         # naive: one papermill CLI run (one kernel) per client
         naive_n = 3 if args.quick else 5
@@ -183,6 +305,9 @@ def main() -> None:
                 per, steady, peak = run_batch(rosters[n], tmp / f"batch-{n}-{workers}", workers)
                 rows.append((f"handouts batch (steady {steady:.3f} s)", n, workers, per,
                              f"{peak:.0f}", f"{per / floors[workers]:.2f}"))
+                if workers == 2 and n == sizes[0]:
+                    targets.append(f"batch of {n}, 2 workers: {per / floors[2]:.2f}× warm floor "
+                                   f"(target ≤ 1.10), {peak:.0f} MB per worker (≤ 150)")
         per, steady, peak = run_batch(rosters[memory_size], tmp / "batch-mem", 2)
         rows.append((f"handouts batch (steady {steady:.3f} s)", memory_size, 2, per,
                      f"{peak:.0f}", f"{per / floors[2]:.2f}"))
@@ -195,8 +320,13 @@ def main() -> None:
     print("|" + "|".join("---" for _ in header) + "|")
     for name, n, workers, seconds, peak, ratio in rows:
         print(f"| {name} | {n} | {workers} | {seconds:.3f} | {peak} | {ratio} |")
-    print("\n× floor: cold rows against the cold floor; warm rows against the warm floor "
+    print("\n× floor: baseline, cold-build and warm-render rows against the frozen baseline "
+          "(cold against cold, warm against warm); batch and naive rows against the warm floor "
           "with the same number of workers.")
+    print(f"libharfbuzz-subset0: {'installed' if harfbuzz_subset() else 'NOT installed'}")
+    print()
+    for line in targets:
+        print(f"- {line}")
 
 
 if __name__ == "__main__":
