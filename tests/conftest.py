@@ -9,8 +9,6 @@ import pytest
 
 from handouts.resources import examples_dir
 
-FIXTURES = Path(__file__).parent / "fixtures"
-
 
 @pytest.fixture(scope="session")
 def examples() -> Path:

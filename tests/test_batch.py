@@ -115,7 +115,7 @@ def test_one_failure_fails_alone(practice, tmp_path):
     status = {o.client_id: (o.status, o.message) for o in result.outcomes}
     assert status["b-ok1"][0] == status["b-ok2"][0] == "built"
     assert status["b-fail"] == ("failed", "ValueError: this client breaks a cell")
-    assert status["b-die"][0] == "failed" and "worker stopped (exit code 3)" in status["b-die"][1]
+    assert status["b-die"][0] == "failed" and "stopped (exit code 3)" in status["b-die"][1]
     assert status["b-hang"][0] == "failed" and "timed out after 8 s" in status["b-hang"][1]
     assert not list((tmp_path / "out" / "b-fail").glob("*.pdf"))
     assert not list((tmp_path / "out").rglob(".tmp-*"))

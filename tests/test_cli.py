@@ -84,7 +84,7 @@ BAD = [
     (GOOD + "large_print: sometimes\n", "large_print: 'sometimes' is not true or false"),
     (GOOD + "paper: legal\n", "paper: 'legal' is not allowed (valid: a4, letter)"),
     (GOOD.replace("client_id: cli-0007\n", ""), "client_id: required field is missing"),
-    (GOOD + "favourite_colour: blue\n", "favourite_colour: is not a known parameter (valid:"),
+    (GOOD + "favourite_colour: blue\n", "unknown parameter 'favourite_colour' (valid:"),
     (GOOD.replace("  - name: Noor\n", "  - name: [Noor\n"), "malformed YAML"),
 ]
 

@@ -116,7 +116,7 @@ def test_own_section_after_an_unchosen_module_fails(tmp_path):
 
 
 def test_quick_workbook_prints_one_ritual(tmp_path):
-    run("quick", tmp_path, client_id="quick-1", ritual="softening-moments",
+    run("quick", tmp_path, client_id="quick-1", rituals=["softening-moments"],
         partners=[{"name": "Ari"}])
     pdf = next((tmp_path / "out" / "quick-1").glob("*-quick.pdf"))
     text = normalise(pdf_text(pdf))
@@ -127,7 +127,7 @@ def test_quick_workbook_prints_one_ritual(tmp_path):
 
 def test_quick_workbook_rejects_a_non_ritual(tmp_path):
     with pytest.raises(papermill.PapermillExecutionError, match="unknown worksheet id"):
-        run("quick", tmp_path, ritual="barometer")
+        run("quick", tmp_path, rituals=["barometer"])
 
 
 def test_own_module_workbook_validates_previews_and_saves(tmp_path):

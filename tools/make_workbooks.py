@@ -157,15 +157,16 @@ output_dir: str = "output"  # Where the preview PDF goes: <output_dir>/module-pr
 '''),
         new_code_cell('''\
 import handouts
+from handouts.notebook import check_module, preview_module, reading_grade, save_module
 
-module = handouts.check_module(module_text, practice_library or None)
-print(f"ok: {module.kind} {module.id!r}, {module.minutes} min, grade {handouts.reading_grade(module):.1f}")'''),
+module = check_module(module_text, practice_library or None)
+print(f"ok: {module.kind} {module.id!r}, {module.minutes} min, grade {reading_grade(module):.1f}")'''),
         new_code_cell('''\
-pdf_path = handouts.preview_module(module, practice_library or None, output_dir, paper=paper)
+pdf_path = preview_module(module, practice_library or None, output_dir, paper=paper)
 handouts.preview(pdf_path, width=260)'''),
         new_code_cell('''\
 if save_to:
-    print(handouts.save_module(module_text, save_to))'''),
+    print(save_module(module_text, save_to))'''),
     ])
 
 

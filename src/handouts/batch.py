@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import BatchError
-from .files import private_dir, write_hint
+from .files import private_dir, remove_stale_temps, write_hint
 from .plan import Job, plan, read_manifest, task_for, write_manifest
 from .pool import Done, Task, run_tasks
 from .report import BatchResult, Outcome, print_summary, with_progress
@@ -47,6 +47,7 @@ def run(
     except OSError as exc:
         raise BatchError(f"cannot create the output folder: {exc.strerror}; "
                          f"{write_hint(exc)}", file=output_dir) from None
+    remove_stale_temps(output_dir)  # a killed run's manifest temp file
     manifest = read_manifest(output_dir)
     result = BatchResult(workers=jobs)
     by_key: dict[str, Job] = {}

@@ -112,9 +112,9 @@ def render_pdf(
 
     *source_date* (the session date) pins embedded timestamps for reproducible output.
     """
+    _quiet_logs()  # before the import: WeasyPrint logs while parsing its own stylesheets
     import weasyprint
 
-    _quiet_logs()
     fetcher_class, refused = _fetcher_class()
     fetcher = fetcher_class(allowed_roots(extra_files))
     base_url = templates_dir().resolve().as_uri() + "/"
