@@ -37,8 +37,29 @@ class Handout:
         return [*self.articles, *self.worksheets, *self.scripts]
 
 
+def expand_topics(profile: Profile, library: Library, file: object | None = None) -> Profile:
+    """Return *profile* with each chosen topic's modules put before its own choices."""
+    if not profile.topics:
+        return profile
+    lists: dict[str, list[str]] = {name: [] for name in LISTS}
+    for index, topic_id in enumerate(profile.topics):
+        topic = library.topics.get(topic_id)
+        if topic is None:
+            raise ProfileError(f"unknown topic {topic_id!r}", file=file,
+                               field=f"topics[{index}]", choices=library.topics)
+        for name in LISTS:
+            lists[name] += getattr(topic, name)
+    update = {name: tuple(dict.fromkeys([*lists[name], *getattr(profile, name)]))
+              for name in LISTS}
+    return profile.model_copy(update={**update, "topics": ()})
+
+
 def check_choices(profile: Profile, library: Library, file: object | None = None) -> None:
-    """Raise if a chosen id is unknown, of the wrong kind, or chosen twice."""
+    """Raise if a chosen id is unknown, of the wrong kind, chosen twice, or flagged."""
+    for index, flag in enumerate(profile.flags):
+        if flag not in library.flags:
+            raise ProfileError(f"unknown flag {flag!r}", file=file, field=f"flags[{index}]",
+                               choices=library.flags)
     for list_name, kind in LISTS.items():
         valid = library.ids(kind)
         seen: set[str] = set()
@@ -49,6 +70,13 @@ def check_choices(profile: Profile, library: Library, file: object | None = None
             if module_id in seen:
                 raise ProfileError(f"{module_id!r} is chosen twice", file=file,
                                    field=f"{list_name}[{index}]")
+            clash = [f for f in library.modules[module_id].contraindications
+                     if f in profile.flags]
+            if clash:
+                raise ProfileError(
+                    f"{module_id!r} must not be used when {clash[0]!r} is noted "
+                    f"({library.flags[clash[0]].rstrip('.')}); remove the module or the flag",
+                    file=file, field=f"{list_name}[{index}]")
             audiences = library.modules[module_id].audiences
             if profile.reader not in audiences:
                 raise ProfileError(
@@ -68,6 +96,7 @@ def check_choices(profile: Profile, library: Library, file: object | None = None
 
 def assemble(profile: Profile, library: Library, file: object | None = None) -> Handout:
     """Return the ordered handout for *profile*, validating every chosen id."""
+    profile = expand_topics(profile, library, file)
     check_choices(profile, library, file)
 
     def edition(module: Module) -> Module:

@@ -135,10 +135,14 @@ def library_cmd(as_json: bool, language: str, practice_library: Path | None) -> 
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     width = max(len(r["id"]) for r in rows)
-    for r in rows:
-        readers = ",".join(a[0] for a in r["audiences"])  # c=couple i=individual g=group
-        click.echo(f"{r['id']:<{width}}  {r['list']:<8} {r['minutes']:>2} min  "
-                   f"{r['language']}  {readers:<5}  {r['title']}")
+    titles = {t.id: t.title for t in lib.topics.values()}
+    for topic in sorted({r["topic"] for r in rows}, key=lambda t: (t not in titles, t)):
+        click.echo(f"{titles.get(topic, topic)} (topic: {topic})")
+        for r in (r for r in rows if r["topic"] == topic):
+            readers = ",".join(a[0] for a in r["audiences"])  # c=couple i=individual g=group
+            click.echo(f"  {r['id']:<{width}}  {r['list']:<8} {r['minutes']:>2} min  "
+                       f"{r['language']}  {readers:<5}  {r['title']}")
+        click.echo("")
 
 
 @cli.command()

@@ -118,7 +118,8 @@ class Module(_Strict):
     topic: Slug = "general"
     audiences: tuple[Literal["couple", "individual", "group"], ...] = Field(
         default=AUDIENCES, min_length=1)
-    contraindications: tuple[Text, ...] = ()
+    # Flags (ids in flags.yaml) under which a therapist must not hand this module out.
+    contraindications: tuple[Slug, ...] = ()
     body: str = ""
     path: Path | None = None
 
@@ -259,22 +260,35 @@ def split_front_matter(text: str, path: Path) -> tuple[dict, str]:
     return meta, "".join(lines[end + 1:])
 
 
-def parse_module(path: Path, sources: Mapping[str, str] | None = None) -> Module:
+class Topic(_Strict):
+    """A topic: its title and the modules it recommends, in reading order."""
+
+    id: Slug
+    title: Text
+    summary: Text
+    modules: tuple[Slug, ...] = ()
+    rituals: tuple[Slug, ...] = ()
+    scripts: tuple[Slug, ...] = ()
+
+
+def parse_module(path: Path, sources: Mapping[str, str] | None = None,
+                 flags: Mapping[str, str] | None = None) -> Module:
     """Read and validate one module file; raise on its first problem."""
-    module, problems = module_problems(path, sources)
+    module, problems = module_problems(path, sources, flags)
     if problems:
         raise problems[0]
     return module  # type: ignore[return-value]
 
 
-def module_problems(path: Path, sources: Mapping[str, str] | None = None
+def module_problems(path: Path, sources: Mapping[str, str] | None = None,
+                    flags: Mapping[str, str] | None = None
                     ) -> tuple[Module | None, list[LibraryError]]:
     """Read and validate one module file; return it (if valid) and every problem found."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, [LibraryError(f"cannot read module: {exc}", file=path)]
-    return text_problems(text, path, sources)
+    return text_problems(text, path, sources, flags)
 
 
 def parse_module_text(text: str, path: Path | str,
@@ -286,7 +300,8 @@ def parse_module_text(text: str, path: Path | str,
     return module  # type: ignore[return-value]
 
 
-def text_problems(text: str, path: Path, sources: Mapping[str, str] | None = None
+def text_problems(text: str, path: Path, sources: Mapping[str, str] | None = None,
+                  flags: Mapping[str, str] | None = None
                   ) -> tuple[Module | None, list[LibraryError]]:
     """Validate module *text*; return the module (None if invalid) and every problem."""
     try:
@@ -323,11 +338,14 @@ def text_problems(text: str, path: Path, sources: Mapping[str, str] | None = Non
     if module.kind == "matter" and module.id not in MATTER_IDS:
         problems.append(LibraryError(f"unknown matter id {module.id!r}", file=path,
                                      field="id", choices=MATTER_IDS))
-    if sources is not None:
-        for key in module.sources:
-            if key not in sources:
-                problems.append(LibraryError(f"unknown source {key!r}", file=path,
-                                             field="sources", choices=sources))
+    for name, known, what in (("sources", sources, "source"),
+                              ("contraindications", flags, "flag")):
+        if known is None:
+            continue
+        for key in getattr(module, name):
+            if key not in known:
+                problems.append(LibraryError(f"unknown {what} {key!r}", file=path,
+                                             field=name, choices=known))
     return (None if problems else module), problems
 
 
@@ -389,10 +407,12 @@ class Library:
     language: str
     modules: Mapping[str, Module] = field(default_factory=dict)
     sources: Mapping[str, str] = field(default_factory=dict)
+    flags: Mapping[str, str] = field(default_factory=dict)
+    topics: Mapping[str, Topic] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "modules", MappingProxyType(dict(self.modules)))
-        object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
+        for name in ("modules", "sources", "flags", "topics"):
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
 
     def get(self, module_id: str) -> Module:
         """Return the module *module_id* or raise with the valid ids."""
@@ -412,7 +432,8 @@ class Library:
 
     def with_module(self, module: Module) -> Library:
         """Return a copy of this library with *module* added or replacing its id."""
-        return Library(self.language, {**self.modules, module.id: module}, self.sources)
+        return Library(self.language, {**self.modules, module.id: module}, self.sources,
+                       self.flags, self.topics)
 
 
 def _load_sources(path: Path) -> dict[str, str]:
@@ -427,6 +448,36 @@ def _load_sources(path: Path) -> dict[str, str]:
     ):
         raise LibraryError("must map each source key to its citation text", file=path)
     return {k: " ".join(v.split()) for k, v in data.items()}
+
+
+def _load_flags(path: Path) -> dict[str, str]:
+    """Read flags.yaml: flag id -> the sentence a therapist reads."""
+    flags = _load_sources(path)
+    for key in flags:
+        if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", key):
+            raise LibraryError(f"{key!r} must be a slug", file=path, field=key)
+    return flags
+
+
+def _load_topics(path: Path) -> dict[str, Topic]:
+    """Read <language>/topics.yaml: topic id -> title, summary and recommended modules."""
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise LibraryError(f"not valid YAML: {exc}", file=path) from None
+    if not isinstance(data, dict):
+        raise LibraryError("must map each topic id to its title, summary and modules",
+                           file=path)
+    topics = {}
+    for key, value in data.items():
+        try:
+            topics[key] = Topic(id=key, **(value or {}))
+        except (ValidationError, TypeError) as exc:
+            raise LibraryError(f"invalid topic: {exc}".splitlines()[0], file=path,
+                               field=str(key)) from None
+    return topics
 
 
 def _module_files(root: Path, language: str | None) -> list[Path]:
@@ -478,13 +529,17 @@ def _load_library(practice_library: str | Path | None, language: str) -> Library
                                field="practice_library")
         roots.append(extra)
     sources: dict[str, str] = {}
+    flags: dict[str, str] = {}
+    topics: dict[str, Topic] = {}
     for root in roots:
         sources.update(_load_sources(root / "sources.yaml"))
+        flags.update(_load_flags(root / "flags.yaml"))
+        topics.update(_load_topics(root / language / "topics.yaml"))
     modules: dict[str, Module] = {}
     for root in roots:
         seen: dict[str, Path] = {}
         for path in _module_files(root, language):
-            module = parse_module(path, sources)
+            module = parse_module(path, sources, flags)
             if module.language != language:
                 continue
             if module.id in seen:
@@ -495,7 +550,14 @@ def _load_library(practice_library: str | Path | None, language: str) -> Library
     if not modules:
         raise LibraryError(f"the library has no modules in {language!r} yet",
                            field="language", choices=languages_available(practice_library))
-    return Library(language, modules, sources)
+    for topic in topics.values():
+        for name in ("modules", "rituals", "scripts"):
+            for module_id in getattr(topic, name):
+                if module_id not in modules:
+                    raise LibraryError(f"topic {topic.id!r} names no module {module_id!r}",
+                                       file=roots[0] / language / "topics.yaml",
+                                       field=f"{topic.id}.{name}", choices=modules)
+    return Library(language, modules, sources, flags, topics)
 
 
 def check_library(practice_library: str | Path | None = None) -> list[LibraryError]:
@@ -503,14 +565,16 @@ def check_library(practice_library: str | Path | None = None) -> list[LibraryErr
     problems: list[LibraryError] = []
     roots = [library_dir()] + ([Path(practice_library)] if practice_library else [])
     sources: dict[str, str] = {}
+    flags: dict[str, str] = {}
     for root in roots:
         try:
             sources.update(_load_sources(root / "sources.yaml"))
+            flags.update(_load_flags(root / "flags.yaml"))
         except LibraryError as exc:
             problems.append(exc)
     for root in roots:
         for path in _module_files(root, None):
-            problems += module_problems(path, sources)[1]
+            problems += module_problems(path, sources, flags)[1]
     if not problems:
         for language in languages_available(practice_library):
             try:

@@ -127,6 +127,12 @@ class Profile(BaseModel):
                                     default_factory=list)
     scripts: tuple[str, ...] = _described("Conversation script ids, in order.",
                                     default_factory=list)
+    topics: tuple[str, ...] = _described(
+        "Topic ids; each adds its recommended modules, rituals and scripts, in order, "
+        "before those you list (`handouts library` shows the topics).", default_factory=tuple)
+    flags: tuple[str, ...] = _described(
+        "Concerns you have noted (e.g. coercion-concern); a module that must not be used "
+        "with one of them stops the build.", default_factory=tuple)
     note: ClientMarkdown = _described(
         "Personal note in Markdown; shown as text, never as HTML.", default="")
     own_sections: tuple[OwnSection, ...] = _described(
@@ -343,7 +349,7 @@ def validate(params: dict[str, Any], file: object | None = None) -> Profile:
         except ValueError:
             raise ProfileError(f"{data['session_date']!r} is not a date like 2026-11-24",
                                file=file, field="session_date") from None
-    for key in ("modules", "rituals", "scripts"):
+    for key in ("modules", "rituals", "scripts", "topics", "flags"):
         if isinstance(data.get(key), str):
             data[key] = [s.strip() for s in data[key].split(",") if s.strip()]
     try:
