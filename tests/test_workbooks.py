@@ -116,7 +116,7 @@ def test_own_section_after_an_unchosen_module_fails(tmp_path):
 
 
 def test_quick_workbook_prints_one_ritual(tmp_path):
-    run("quick", tmp_path, client_id="quick-1", rituals=["softening-moments"],
+    run("quick", tmp_path, client_id="quick-1", rituals=["gentle-touch-moments"],
         partners=[{"name": "Ari"}])
     pdf = next((tmp_path / "out" / "quick-1").glob("*-quick.pdf"))
     text = normalise(pdf_text(pdf))
