@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
+from functools import cache
 
 import pdfplumber
+import pikepdf
 import pytest
 
 from handouts import RenderError, assemble, load_library, render_html, validate, write_handout
@@ -16,6 +20,10 @@ NAMES = {
     "Japanese": ("さくら", "Noto-Sans-CJK"),
     "Korean": ("민준", "Noto-Sans-CJK"),
     "Devanagari": ("अनन्या", "Noto-Sans-Devanagari"),
+    "Thai": ("สมชาย", "Noto-Sans-Thai"),
+    "Tamil": ("கார்த்திக்", "Noto-Sans-Tamil"),
+    "Telugu": ("లక్ష్మి", "Noto-Sans-Telugu"),
+    "Khmer": ("សុភា", "Noto-Sans-Khmer"),
     "Cyrillic": ("Дмитрий", ("Literata", "Atkinson")),
     "Greek": ("Ελένη", ("Literata", "Atkinson")),
     "Vietnamese": ("Nguyễn Thị Hương", ("Literata", "Atkinson")),
@@ -33,6 +41,7 @@ def handout(**overrides):
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     partners = [{"name": name} for name, _ in list(NAMES.values())[:8]]  # at most 8
+    partners[-1]["pronouns"] = " ".join(name for name, _ in list(NAMES.values())[8:12])
     out = tmp_path_factory.mktemp("intl") / "h.pdf"
     write_handout(handout(partners=partners, note="Hello " + ", ".join(
         name for name, _ in NAMES.values())), out)
@@ -43,7 +52,9 @@ def rendered(tmp_path_factory):
 @pytest.mark.parametrize("script", list(NAMES))
 def test_each_script_is_drawn_by_a_bundled_font(rendered, script):
     name, font = NAMES[script]
-    letters = [ch for ch in name if ch.isalpha() or ord(ch) >= 0x1F000]
+    # Letters and the vowel signs of Indic, Thai and Khmer (combining marks) alike.
+    letters = [ch for ch in name if ch.isalpha() or ord(ch) >= 0x1F000
+               or unicodedata.category(ch).startswith("M")]
     drawn = {fontname.split("+")[-1] for text, fontname in rendered if text in letters}
     assert drawn, f"{script}: no glyphs drawn"
     assert all(f.startswith(font) for f in drawn), (script, drawn)
@@ -86,3 +97,83 @@ def test_right_to_left_names_read_right_to_left(tmp_path, name):
     by_x = sorted(glyphs, key=lambda c: c["x0"])
     assert by_x[-1]["text"] == name[0]  # the first letter stands rightmost
     assert by_x[0]["text"] == name[-1]
+
+
+# Han characters are drawn differently in Japan, Korea and Taiwan. The CJK font is Pan-CJK:
+# its `locl` feature picks the Japanese or Korean glyph when the run is marked ja or ko.
+@cache
+def _cjk_glyphs():
+    """Return (cmap, {lang tag: locl substitutions}) of the bundled CJK font, as glyph ids."""
+    from fontTools.ttLib import TTFont
+
+    from handouts.resources import font_files
+
+    path = font_files(("Noto Sans CJK TC",))["Noto Sans CJK TC"][0][0]
+    font = TTFont(str(path), lazy=True)
+    order = {name: gid for gid, name in enumerate(font.getGlyphOrder())}
+    gsub = font["GSUB"].table
+    script = next(r.Script for r in gsub.ScriptList.ScriptRecord if r.ScriptTag == "hani")
+    locl = {}
+    for record in script.LangSysRecord:
+        mapping = {}
+        for index in record.LangSys.FeatureIndex:
+            feature = gsub.FeatureList.FeatureRecord[index]
+            if feature.FeatureTag != "locl":
+                continue
+            for lookup_index in feature.Feature.LookupListIndex:
+                for sub in gsub.LookupList.Lookup[lookup_index].SubTable:
+                    sub = getattr(sub, "ExtSubTable", sub)
+                    mapping.update({order[a]: order[b] for a, b in getattr(sub, "mapping",
+                                                                           {}).items()})
+        locl[record.LangSysTag.strip()] = mapping
+    cmap = {code: order[name] for code, name in font.getBestCmap().items()}
+    return cmap, locl
+
+
+def _cjk_glyph_ids(path):
+    """Return {character: glyph ids drawn} for the CJK font embedded in the PDF at *path*."""
+    drawn: dict[str, set[int]] = {}
+    with pikepdf.open(path) as pdf:
+        for obj in pdf.objects:
+            if (isinstance(obj, pikepdf.Dictionary) and obj.get("/Subtype") == "/Type0"
+                    and "CJK" in str(obj.get("/BaseFont")) and "/ToUnicode" in obj):
+                cmap = obj["/ToUnicode"].read_bytes().decode("latin-1")
+                for section in re.findall(r"beginbfchar(.*?)endbfchar", cmap, re.S):
+                    for cid, text in re.findall(r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", section):
+                        char = bytes.fromhex(text).decode("utf-16-be")
+                        drawn.setdefault(char, set()).add(int(cid, 16))
+    return drawn
+
+
+# 海 ("sea") has a Japanese glyph of its own in the font. The kana in a name say it is
+# Japanese, and its kanji are then drawn the Japanese way; Chinese text keeps its shapes.
+CJK_NAMES = {"ja": "海野 さくら", "zh": "王海"}
+
+
+def test_japanese_names_use_japanese_glyph_shapes(tmp_path):
+    cmap, locl = _cjk_glyphs()
+    partners = [{"name": name} for name in CJK_NAMES.values()]
+    out = write_handout(handout(partners=partners), tmp_path / "h.pdf")
+    drawn = _cjk_glyph_ids(out)
+    chinese = cmap[ord("海")]
+    japanese = locl["JAN"][chinese]
+    assert japanese != chinese  # the test can tell them apart
+    assert drawn["海"] == {japanese, chinese}, drawn["海"]
+    assert drawn["さ"]
+
+
+def test_korean_text_is_marked_korean():
+    """Hangul has one shape; the run is still marked ko for readers and PDF tagging.
+
+    Pango does not apply the font's Korean forms to Han characters (hanja) even in a
+    lang="ko" run, so hanja keep the Chinese shapes; the README says so.
+    """
+    html = render_html(handout(partners=[{"name": "이해진 (李海珍)"}]))
+    assert '<span lang="ko">이해진</span> (<span lang="ko">李海珍</span>)' in html
+
+
+def test_han_only_names_keep_the_traditional_chinese_shapes(tmp_path):
+    """Kanji-only text cannot be told from Chinese; README says so."""
+    cmap, _ = _cjk_glyphs()
+    out = write_handout(handout(partners=[{"name": "海野"}]), tmp_path / "h.pdf")
+    assert _cjk_glyph_ids(out)["海"] == {cmap[ord("海")]}

@@ -26,15 +26,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "templates" / "fonts" / "static"
 
-# (family, style of the source file, output stem, axis location). Text at 11.5 pt sits at
-# Literata's default optical size (12); the cover title (2.7 em, about 31 pt) gets its own cut.
+# (source family, style of the source file, output stem, axis location, CSS family).
+# Pango and WeasyPrint set Literata's optical size to the font size in CSS pixels: body
+# text (11.5 pt) was drawn at opsz 15.333 and the cover title (2.7 em) at 41.4. The
+# static cuts keep those two, so the body text and the title keep their shapes and
+# widths; the cover title is served as its own family, "Literata Display".
+TEXT_OPSZ, DISPLAY_OPSZ = 15.333, 41.4
 PLAN = [
-    ("Literata", "normal", "Literata-Regular", {"opsz": 12, "wght": 400}),
-    ("Literata", "normal", "Literata-Bold", {"opsz": 12, "wght": 700}),
-    ("Literata", "italic", "Literata-Italic", {"opsz": 12, "wght": 400}),
-    ("Literata", "italic", "Literata-BoldItalic", {"opsz": 12, "wght": 700}),
-    ("Literata", "normal", "LiterataDisplay-Bold", {"opsz": 31, "wght": 700}),
-    *[(family, "normal", family.replace(" ", "") + suffix, {"wdth": 100, "wght": weight})
+    ("Literata", "normal", "Literata-Regular", {"opsz": TEXT_OPSZ, "wght": 400}, "Literata"),
+    ("Literata", "normal", "Literata-Bold", {"opsz": TEXT_OPSZ, "wght": 700}, "Literata"),
+    ("Literata", "italic", "Literata-Italic", {"opsz": TEXT_OPSZ, "wght": 400}, "Literata"),
+    ("Literata", "italic", "Literata-BoldItalic", {"opsz": TEXT_OPSZ, "wght": 700},
+     "Literata"),
+    ("Literata", "normal", "LiterataDisplay-Bold", {"opsz": DISPLAY_OPSZ, "wght": 700},
+     "Literata Display"),
+    *[(family, "normal", family.replace(" ", "") + suffix, {"wdth": 100, "wght": weight},
+       family)
       for family in ("Noto Sans Arabic", "Noto Sans Devanagari", "Noto Sans Thai",
                      "Noto Sans Tamil", "Noto Sans Telugu", "Noto Sans Khmer")
       for suffix, weight in (("-Regular", 400), ("-Bold", 700))],
@@ -49,12 +56,12 @@ def _source(family: str, style: str):
     return fam, path
 
 
-def _instance(item: tuple[str, str, str, dict]) -> dict:
+def _instance(item: tuple[str, str, str, dict, str]) -> dict:
     from fontTools import version as fonttools_version
     from fontTools.ttLib import TTFont
     from fontTools.varLib.instancer import instantiateVariableFont
 
-    family, style, stem, location = item
+    family, style, stem, location, css_family = item
     fam, path = _source(family, style)
     font = TTFont(str(path))
     static = instantiateVariableFont(font, location, static=True)
@@ -62,8 +69,9 @@ def _instance(item: tuple[str, str, str, dict]) -> dict:
     buffer = io.BytesIO()
     static.save(buffer)
     (OUT / f"{stem}.ttf").write_bytes(buffer.getvalue())
-    return {"file": f"{stem}.ttf", "family": family, "style": style,
+    return {"file": f"{stem}.ttf", "family": css_family, "style": style,
             "weight": location["wght"], "location": location,
+            "licence": f"{family.replace(' ', '')}-OFL.txt",
             "package": f"fontpkg-{fam.slug}", "version": fam.version,
             "source": path.name,
             "source_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),

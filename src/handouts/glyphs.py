@@ -7,6 +7,7 @@ fallback fonts a handout needs so that Latin-only handouts load none of them.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import cache
 
@@ -72,3 +73,41 @@ def fallbacks_needed(profile: Profile) -> list[str]:
             if family not in needed:
                 needed.append(family)
     return [f for f in FALLBACK_FAMILIES if f in needed]
+
+
+# Han characters are shared by Chinese, Japanese and Korean but drawn differently in each
+# (Han unification). The CJK font is Pan-CJK: its `locl` feature draws Japanese or Korean
+# shapes when the text is marked lang="ja" or lang="ko". A name only says which when it
+# also has kana (Japanese) or hangul (Korean); Han-only text keeps the font's Traditional
+# Chinese shapes.
+_KANA = "\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f"
+_HANGUL = "\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7ff\uffa0-\uffdc"
+_HAN = "\u2e80-\u2fdf\u3005-\u3007\u3021-\u3029\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff" \
+       "\U00020000-\U0002fa1f"
+_CJK_CHAR = f"[{_KANA}{_HANGUL}{_HAN}\u3000-\u3004\u3008-\u3020\u30fb\uff01-\uff65]"
+# A run: CJK characters, with the spaces and middle dots between them ("佐藤 さくら").
+_CJK_RUN = re.compile(f"{_CJK_CHAR}(?:[ \u00b7\u30fb]*{_CJK_CHAR})*")
+_HAS_KANA = re.compile(f"[{_KANA}]")
+_HAS_HANGUL = re.compile(f"[{_HANGUL}]")
+
+
+def cjk_language(text: str) -> str:
+    """Return "ja" if *text* has kana, "ko" if it has hangul, else "" (both or neither)."""
+    kana, hangul = bool(_HAS_KANA.search(text)), bool(_HAS_HANGUL.search(text))
+    return "ja" if kana and not hangul else "ko" if hangul and not kana else ""
+
+
+def mark_cjk_language(text: str, context: str | None = None) -> str:
+    """Wrap Japanese and Korean runs of escaped *text* in ``<span lang="…">``.
+
+    A run's own kana or hangul decide; a Han-only run takes the language of *context*
+    (the whole field, by default *text*), so the family name in "佐藤 さくら" and in
+    "佐藤 / さくら" alike is drawn with Japanese shapes.
+    """
+    fallback = cjk_language(text if context is None else context)
+
+    def wrap(match: re.Match) -> str:
+        lang = cjk_language(match.group(0)) or fallback
+        return f'<span lang="{lang}">{match.group(0)}</span>' if lang else match.group(0)
+
+    return _CJK_RUN.sub(wrap, text)

@@ -14,7 +14,7 @@ from markupsafe import Markup, escape
 
 from .assemble import Handout
 from .errors import RenderError
-from .glyphs import fallbacks_needed
+from .glyphs import fallbacks_needed, mark_cjk_language
 from .resources import FALLBACK_RANGES, TEXT_FAMILIES, font_files, templates_dir
 
 
@@ -61,15 +61,17 @@ def _wrap_emoji(text: str) -> str:
 
 
 def client_text(text: str) -> Markup:
-    """Escape one line of client text, marking emoji so they get the emoji font."""
-    return Markup(_wrap_emoji(str(escape(text or ""))))  # noqa: S704 - escaped first
+    """Escape one line of client text, marking emoji (for the emoji font) and Japanese or
+    Korean runs (for their glyph shapes)."""
+    return Markup(_wrap_emoji(mark_cjk_language(str(escape(text or "")))))  # noqa: S704
 
 
 def client_markdown(text: str) -> Markup:
     """Render untrusted client Markdown (the personal note): escaped, nothing fetched."""
     html = _untrusted_markdown().render(text or "")
     parts = _TAG.split(html)  # emoji are marked in text only, never inside a tag
-    return Markup("".join(p if p.startswith("<") else _wrap_emoji(p) for p in parts))  # noqa: S704
+    return Markup("".join(p if p.startswith("<") else _wrap_emoji(mark_cjk_language(p, text))
+                          for p in parts))  # noqa: S704
 
 
 def _finalize(value: object) -> object:

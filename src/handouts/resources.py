@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
@@ -80,10 +81,12 @@ def _check_parameters_cell(path: Path) -> None:
                          file=path, field="workbook")
 
 
-TEXT_FAMILIES = ("Literata", "Atkinson Hyperlegible")
+# Body text, headings, and the cover title's display cut of Literata.
+TEXT_FAMILIES = ("Literata", "Atkinson Hyperlegible", "Literata Display")
 # Fallbacks for client text in other scripts, in the order they are tried.
 FALLBACK_FAMILIES = ("Noto Sans Arabic", "Noto Sans Hebrew", "Noto Sans Devanagari",
-                     "Noto Sans CJK TC", "Noto Color Emoji")
+                     "Noto Sans Thai", "Noto Sans Tamil", "Noto Sans Telugu",
+                     "Noto Sans Khmer", "Noto Sans CJK TC", "Noto Color Emoji")
 
 
 # The script each fallback serves. The fonts also carry digits and punctuation, which
@@ -93,6 +96,10 @@ FALLBACK_RANGES = {
                          (0xFB50, 0xFDFF), (0xFE70, 0xFEFF)],
     "Noto Sans Hebrew": [(0x0590, 0x05FF), (0xFB1D, 0xFB4F)],
     "Noto Sans Devanagari": [(0x0900, 0x097F), (0xA8E0, 0xA8FF), (0x1CD0, 0x1CFF)],
+    "Noto Sans Thai": [(0x0E00, 0x0E7F)],
+    "Noto Sans Tamil": [(0x0B80, 0x0BFF), (0x11FC0, 0x11FFF)],
+    "Noto Sans Telugu": [(0x0C00, 0x0C7F)],
+    "Noto Sans Khmer": [(0x1780, 0x17FF), (0x19E0, 0x19FF)],
     "Noto Sans CJK TC": [(0x1100, 0x11FF), (0x2E80, 0x2FDF), (0x3000, 0x33FF),
                          (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xA960, 0xA97F),
                          (0xAC00, 0xD7FF), (0xF900, 0xFAFF), (0xFE30, 0xFE4F),
@@ -103,23 +110,55 @@ FALLBACK_RANGES = {
 }
 
 
-def font_files(families: tuple[str, ...] = TEXT_FAMILIES) -> dict[str, list[tuple[Path, str, str]]]:
-    """Return bundled font files by family: (path, weight, style) each; weight "" if variable."""
-    import fontpkg
+def static_fonts_dir() -> Path:
+    """Return the folder of shipped static font instances (see tools/make_static_fonts.py)."""
+    return templates_dir() / "fonts" / "static"
 
+
+@cache
+def static_fonts() -> dict[str, list[tuple[Path, str, str]]]:
+    """Return the shipped static instances of the variable fonts, by CSS family.
+
+    WeasyPrint would otherwise instance a variable font for every weight and size a
+    document uses, in every document (most of a warm render). The instances are made
+    once by ``tools/make_static_fonts.py``; ``static.json`` lists them.
+    """
+    import json
+
+    folder = static_fonts_dir()
+    result: dict[str, list[tuple[Path, str, str]]] = {}
+    for entry in json.loads((folder / "static.json").read_text(encoding="utf-8")):
+        result.setdefault(entry["family"], []).append(
+            (folder / entry["file"], str(entry["weight"]), entry["style"]))
+    return result
+
+
+def font_files(families: tuple[str, ...] = TEXT_FAMILIES) -> dict[str, list[tuple[Path, str, str]]]:
+    """Return the font files served for each family: (path, weight, style) each.
+
+    Every file is static (no variation tables): shipped instances for the variable
+    families, the font packages' own files for the static ones. Weight is "" only for a
+    variable font a practice might add, which then serves both weights.
+    """
     result: dict[str, list[tuple[Path, str, str]]] = {}
     vendored = templates_dir() / "fonts"
     for family in families:
-        if family in ("Noto Sans Hebrew",):
+        if family in static_fonts():
+            result[family] = static_fonts()[family]
+        elif family == "Noto Sans Hebrew":
             result[family] = [(vendored / "NotoSansHebrew-Regular.ttf", "400", "normal"),
                               (vendored / "NotoSansHebrew-Bold.ttf", "700", "normal")]
         elif family == "Noto Color Emoji":
             result[family] = [(vendored / "NotoColorEmoji.ttf", "400", "normal")]
         elif family == "Noto Sans CJK TC":
+            # A Pan-CJK font: its `locl` feature draws Japanese and Korean shapes for
+            # text marked lang="ja" / lang="ko" (see glyphs.mark_cjk_language).
             package = files("cvttf_NotoSansCJK_Regular")
             result[family] = [(Path(str(package / "NotoSansCJKtc-Regular.otf")), "400",
                                "normal")]
         else:
+            import fontpkg
+
             fam = fontpkg.family(family)
             result[family] = [(Path(f.path), str(f.weight or ""), f.style) for f in fam.files]
     return result
