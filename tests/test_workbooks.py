@@ -120,7 +120,7 @@ def test_quick_workbook_prints_one_ritual(tmp_path):
         partners=[{"name": "Ari"}])
     pdf = next((tmp_path / "out" / "quick-1").glob("*-quick.pdf"))
     text = normalise(pdf_text(pdf))
-    assert "Softening moments" in text and "Ari" in text
+    assert "Small moments of welcome touch" in text and "Ari" in text
     assert "Six-second" not in text and "six-second kiss" not in text.lower()
     assert "988" in text  # the safety note and crisis line are always there
 
