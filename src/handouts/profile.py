@@ -122,11 +122,11 @@ class Profile(BaseModel):
         "Your name and credentials.", default="")
     session_date: dt.date = _described("Session date (YYYY-MM-DD); names the output file.")
     modules: tuple[str, ...] = _described("Article ids, in reading order.",
-                                    default_factory=list)
+                                    default_factory=tuple)
     rituals: tuple[str, ...] = _described("Worksheet (ritual) ids, in order.",
-                                    default_factory=list)
+                                    default_factory=tuple)
     scripts: tuple[str, ...] = _described("Conversation script ids, in order.",
-                                    default_factory=list)
+                                    default_factory=tuple)
     topics: tuple[str, ...] = _described(
         "Topic ids; each adds its recommended modules, rituals and scripts, in order, "
         "before those you list (`handouts library` shows the topics).", default_factory=tuple)
@@ -137,7 +137,7 @@ class Profile(BaseModel):
         "Personal note in Markdown; shown as text, never as HTML.", default="")
     own_sections: tuple[OwnSection, ...] = _described(
         "Your own sections: title, text (Markdown) and after (a chosen id, start or end).",
-        default_factory=list, max_length=20)
+        default_factory=tuple, max_length=20)
     audience: Audience = _described(
         "Who reads it: couple, individual (partner not reading), group (more than two "
         "partners), or auto (from the number of partners).", default="auto")
