@@ -8,7 +8,6 @@ import pytest
 from helpers import write_profile
 
 from handouts import ProfileError, load_profile, validate
-from handouts.profile import PARAMETERS
 
 BASE = """\
 client_id: c-0042
@@ -111,10 +110,3 @@ def test_malformed_yaml_names_the_file_and_line(tmp_path):
     with pytest.raises(ProfileError, match=r"malformed YAML") as info:
         load_profile(path)
     assert str(path) in str(info.value) and "line" in str(info.value)
-
-
-def test_workbook_parameters_match_the_profile_fields():
-    # The notebook's parameters cell collects exactly these names.
-    assert "client_id" in PARAMETERS and "output_dir" not in PARAMETERS
-    with pytest.raises(ProfileError, match="output_dir: is not a known parameter"):
-        validate({"client_id": "a", "output_dir": "x"})

@@ -47,8 +47,9 @@ def expand_topics(profile: Profile, library: Library, file: object | None = None
         if topic is None:
             raise ProfileError(f"unknown topic {topic_id!r}", file=file,
                                field=f"topics[{index}]", choices=library.topics)
-        for name in LISTS:
-            lists[name] += getattr(topic, name)
+        for name in LISTS:  # a topic never brings in what the profile's flags rule out
+            lists[name] += [m for m in getattr(topic, name)
+                            if not set(library.modules[m].contraindications) & set(profile.flags)]
     update = {name: tuple(dict.fromkeys([*lists[name], *getattr(profile, name)]))
               for name in LISTS}
     return profile.model_copy(update={**update, "topics": ()})

@@ -146,6 +146,14 @@ def library_cmd(as_json: bool, language: str, practice_library: Path | None) -> 
 
 
 @cli.command()
+def parameters() -> None:
+    """Print every parameter of a profile or workbook, with its type and help."""
+    from .parameters import table
+
+    click.echo(table(), nl=False)
+
+
+@cli.command()
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--practice-library", type=click.Path(file_okay=False, path_type=Path),
               help="Also check a practice folder of modules.")

@@ -1,0 +1,67 @@
+"""One definition of the parameters: the workbooks and the README follow the schema."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from handouts.parameters import CELL_FIELDS, table
+from handouts.profile import Profile
+from handouts.resources import workbooks_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def generator():
+    spec = importlib.util.spec_from_file_location("make_workbooks",
+                                                  ROOT / "tools" / "make_workbooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", ["connection", "quick", "own-module", "caseload"])
+def test_committed_workbooks_match_the_generator(name):
+    committed = json.loads((workbooks_dir() / f"{name}.ipynb").read_text(encoding="utf-8"))
+    expected = generator().expected()[name]
+    assert [c["source"] if isinstance(c["source"], str) else "".join(c["source"])
+            for c in committed["cells"]] == [c.source for c in expected.cells], \
+        f"workbooks/{name}.ipynb drifted: run python tools/make_workbooks.py"
+    assert [c["metadata"].get("tags", []) for c in committed["cells"]] == \
+        [c.metadata.get("tags", []) for c in expected.cells]
+    assert all(not c.get("outputs") for c in committed["cells"])
+
+
+@pytest.mark.parametrize("name", ["connection", "quick"])
+def test_client_workbooks_list_every_parameter_with_its_help(name):
+    import papermill
+
+    found = papermill.inspect_notebook(str(workbooks_dir() / f"{name}.ipynb"))
+    for field in CELL_FIELDS:
+        assert field in found, f"{name}: {field} missing from the parameters cell"
+        assert found[field]["help"] == table_help(field)
+    assert "password" not in found  # never a notebook value
+    assert {"practice", "output_dir"} <= set(found)
+
+
+def table_help(field: str) -> str:
+    from handouts.parameters import describe
+
+    return describe(field)
+
+
+def test_readme_parameter_table_is_the_schema():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert table() in readme, "README's parameter table drifted: paste handouts parameters"
+    for name in Profile.model_fields:
+        assert f"| `{name}` |" in readme
+
+
+def test_cli_prints_the_same_table(capsys):
+    from handouts.cli import main
+
+    assert main(["parameters"]) == 0
+    assert capsys.readouterr().out == table()
