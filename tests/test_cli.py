@@ -111,3 +111,49 @@ def test_console_script_and_module_entry_points():
     assert result.returncode == 0
     for command in ("build", "demo", "library", "check"):
         assert command in result.stdout
+
+
+def test_check_lists_every_problem_in_every_file(tmp_path, capsys):
+    first = tmp_path / "first.yaml"
+    first.write_text("client_id: c-1\npartners: [Ana]\nsession_date: 2026-12-01\n"
+                     "modules: [barometer]\npaper: legal\nlanguage: fr\n", encoding="utf-8")
+    second = tmp_path / "second.yaml"
+    second.write_text("client_id: c-2\npartners: [Bo]\nsession_date: 2026-12-01\n"
+                      "modules: [barometer]\nlangauge: en\ncolour: red\n", encoding="utf-8")
+    library = tmp_path / "library"
+    library.mkdir()
+    (library / "bad.md").write_text("---\nid: Bad Id\nkind: essay\ntitle: T\nsummary: S\n"
+                                    "minutes: 3\ntags: [a]\nsources: []\nversion: '1'\n"
+                                    "language: en\n---\nbody\n", encoding="utf-8")
+    code = main(["check", str(first), str(second), "--practice-library", str(library)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"{first}: paper: 'legal' is not allowed (valid: a4, letter)" in err
+    assert f"{first}: language: 'fr' is not allowed (valid: en, es)" in err
+    assert "unknown parameter 'langauge' (did you mean 'language'?)" in err
+    assert "unknown parameter 'colour'" in err
+    assert "bad.md: id: 'Bad Id' must be a slug" in err
+    assert "bad.md: kind: 'essay' is not allowed" in err
+
+
+def test_a_language_without_modules_is_one_line(capsys):
+    code = main(["library", "--language", "de"])
+    assert code != 0
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_cleaning_removes_only_dead_processes_temp_files(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from handouts.files import remove_stale_temps
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    mine = tmp_path / f".tmp-{os.getpid()}-abc.pdf"   # a live worker's file in progress
+    theirs = tmp_path / f".tmp-{dead}-abc.pdf"        # left by a process that is gone
+    mine.write_bytes(b"live")
+    theirs.write_bytes(b"dead")
+    remove_stale_temps(tmp_path)
+    assert mine.exists() and not theirs.exists()
