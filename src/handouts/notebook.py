@@ -118,38 +118,51 @@ def _last_mark(history: list[str]) -> int:
                default=-1)
 
 
+def _assignments(source: str) -> dict[str, Any]:
+    """Return the `name = value` pairs of a parameters cell, as plain values."""
+    try:
+        tree = ast.parse(source, filename="<parameters>")
+    except SyntaxError as exc:
+        raise ProfileError(f"line {exc.lineno}: {exc.msg}; put text in quotes, like "
+                           "\"Sam\" or \"2026-11-24\"", file="parameters cell") from None
+    values: dict[str, Any] = {}
+    for node in tree.body:
+        if not (isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None):
+            raise ProfileError(f"line {node.lineno}: only `name = value` lines belong here",
+                               file="parameters cell")
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        try:
+            value = ast.literal_eval(node.value)
+        except ValueError:
+            shown = ast.get_source_segment(source, node.value) or "the value"
+            raise ProfileError(f"line {node.lineno}: {shown} is not a plain value; put "
+                               f"text in quotes, like \"{shown}\"",
+                               file="parameters cell") from None
+        for target in targets:
+            if not isinstance(target, ast.Name):
+                raise ProfileError(f"line {node.lineno}: assign to plain names only",
+                                   file="parameters cell")
+            values[target.id] = value
+    return values
+
+
 def _run_parameters(history: list[str], start: int) -> dict[str, Any]:
-    """Execute this run's parameters cell and papermill's injected cell, in order, afresh.
+    """Read this run's parameters cell and papermill's injected cell, afresh.
 
     The values come from the cells as they ran, not from whatever an earlier run left in
-    the notebook, and a broken cell is one plain sentence.
+    the notebook, and a broken cell is one plain sentence. When papermill passes any
+    client field, the client is the one papermill describes: the cell's fictional sample
+    values are dropped, so a profile gives the same PDF through every door.
     """
-    values: dict[str, Any] = {}
-    for source in [history[start]] + [s for s in history[start + 1:]
-                                      if s.startswith(_INJECTED_MARK)]:
-        try:
-            tree = ast.parse(source, filename="<parameters>")
-        except SyntaxError as exc:
-            raise ProfileError(f"line {exc.lineno}: {exc.msg}; put text in quotes, like "
-                               "\"Sam\" or \"2026-11-24\"", file="parameters cell") from None
-        for node in tree.body:
-            if not (isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None):
-                raise ProfileError(f"line {node.lineno}: only `name = value` lines belong "
-                                   "here", file="parameters cell")
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            try:
-                value = ast.literal_eval(node.value)
-            except ValueError:
-                shown = ast.get_source_segment(source, node.value) or "the value"
-                raise ProfileError(f"line {node.lineno}: {shown} is not a plain value; put "
-                                   f"text in quotes, like \"{shown}\"",
-                                   file="parameters cell") from None
-            for target in targets:
-                if not isinstance(target, ast.Name):
-                    raise ProfileError(f"line {node.lineno}: assign to plain names only",
-                                       file="parameters cell")
-                values[target.id] = value
-    return values
+    cell = _assignments(history[start])
+    injected: dict[str, Any] = {}
+    for source in history[start + 1:]:
+        if source.startswith(_INJECTED_MARK):
+            injected.update(_assignments(source))
+    if any(name in PARAMETERS for name in injected):
+        cell = {k: v for k, v in cell.items() if k in WORKBOOK_NAMES or
+                (k in PRACTICE_FIELDS and v is None)}
+    return {**cell, **injected}
 
 
 def example_practice() -> Path:

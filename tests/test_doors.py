@@ -1,0 +1,88 @@
+"""One profile, one PDF, whatever the door: build, batch and papermill's own CLI."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from handouts.cli import main
+from handouts.resources import workbook_path
+
+PAPERMILL = str(Path(sys.executable).with_name("papermill"))
+PROFILE = """\
+practice: practice.yaml
+client_id: "00123"
+partners:
+  - name: "No"
+    pronouns: they/them
+  - name: Kai
+session_date: 2026-12-03
+rituals: [six-second-kiss]
+scripts: [declining-warmly]
+note: Keep it light.
+"""
+
+
+def papermill(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([PAPERMILL, str(workbook_path("connection")), "run.ipynb", *args],
+                          cwd=folder, capture_output=True, text=True, timeout=600,
+                          check=False)
+
+
+def test_the_same_profile_gives_the_same_pdf_through_every_door(tmp_path, examples):
+    shutil.copy(examples / "practice.yaml", tmp_path / "practice.yaml")
+    shutil.copy(examples / "logo.svg", tmp_path / "logo.svg")
+    # The practice says A4 and names a practice no workbook default knows.
+    practice = (tmp_path / "practice.yaml").read_text().replace("paper: letter", "paper: a4")
+    (tmp_path / "practice.yaml").write_text(
+        practice.replace("Harbor Light Couples Therapy", "Riverbend Relationship Clinic"))
+    profile = tmp_path / "client.yaml"
+    profile.write_text(PROFILE, encoding="utf-8")
+    pdfs = {}
+
+    out = tmp_path / "build"
+    assert main(["build", str(profile), "-o", str(out)]) == 0
+    pdfs["handouts build"] = out / "00123" / "2026-12-03-connection.pdf"
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text("profile\nclient.yaml\n", encoding="utf-8")
+    out = tmp_path / "batch"
+    assert main(["batch", str(roster), "-o", str(out), "-j", "1"]) == 0
+    pdfs["handouts batch"] = out / "00123" / "2026-12-03-connection.pdf"
+
+    for door, args in {
+        "papermill -f": ["-f", "client.yaml", "-p", "output_dir", "pm-f"],
+        "papermill -y": ["-y", PROFILE, "-p", "output_dir", "pm-y"],
+        "papermill --engine handouts": ["-f", "client.yaml", "--engine", "handouts",
+                                        "-p", "output_dir", "pm-e"],
+    }.items():
+        result = papermill(tmp_path, *args)
+        assert result.returncode == 0, f"{door}: {result.stderr[-2000:]}"
+        pdfs[door] = tmp_path / args[args.index("output_dir") + 1] / "00123" / \
+            "2026-12-03-connection.pdf"
+
+    reference = pdfs["handouts build"].read_bytes()
+    from helpers import pdf_text
+
+    text = pdf_text(pdfs["handouts build"])
+    assert "Riverbend Relationship Clinic" in text and "No" in text
+    for door, pdf in pdfs.items():
+        assert pdf.read_bytes() == reference, f"{door} made a different PDF"
+
+
+def test_misspelled_and_converted_parameters_fail_under_papermill(tmp_path):
+    result = papermill(tmp_path, "-p", "langauge", "es", "-p", "output_dir", "out")
+    assert result.returncode != 0
+    assert "unknown parameter 'langauge' (did you mean 'language'?)" in result.stderr + \
+        result.stdout
+    result = papermill(tmp_path, "-p", "client_id", "00123", "-p", "output_dir", "out")
+    assert result.returncode != 0
+    assert "client_id: must be text, but arrived as int 123" in result.stderr + result.stdout
+    assert not list((tmp_path / "out").rglob("*.pdf"))
+    result = papermill(tmp_path, "-y", PROFILE.replace('client_id: "00123"\n', ""),
+                       "-r", "client_id", "00123", "-p", "output_dir", "out",
+                       "-p", "practice", "")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert list((tmp_path / "out" / "00123").glob("*.pdf"))
