@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import http.server
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -355,3 +356,40 @@ def test_cell_error_is_one_line_naming_the_client(tmp_path, examples, capsys, en
     assert code == 1 and len(err.splitlines()) == 1
     assert "client sample-individual" in err and "RuntimeError: cell broke" in err
     assert not list((tmp_path / "out").rglob("*.pdf"))
+
+
+def late_failing_workbook(tmp_path: Path) -> Path:
+    """The connection workbook with a last cell that fails after the PDF is written."""
+    import nbformat
+    from nbformat.v4 import new_code_cell
+
+    nb = nbformat.read(workbook_path("connection"), as_version=4)
+    nb.cells.append(new_code_cell("raise RuntimeError('the preview stage broke')"))
+    path = tmp_path / "late" / "connection.ipynb"
+    path.parent.mkdir()
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.parametrize("previous", [False, True], ids=["no-previous", "previous-pdf"])
+def test_a_build_failing_after_the_pdf_leaves_no_new_file(tmp_path, examples, capsys,
+                                                           previous):
+    shutil.copytree(examples, tmp_path / "ex")
+    profile = tmp_path / "ex" / "clients" / "sample-individual.yaml"
+    out = tmp_path / "out"
+    pdf = out / "sample-individual" / "2026-11-26-connection.pdf"
+    if previous:  # an earlier, different PDF of the same client and session
+        earlier = profile.with_name("earlier.yaml")
+        earlier.write_text(profile.read_text() + "large_print: true\n")
+        assert main(["build", str(earlier), "-o", str(out), "--no-record"]) == 0
+        before = pdf.read_bytes()
+    code = main(["build", str(profile), "-o", str(out),
+                 "-w", str(late_failing_workbook(tmp_path))])
+    err = capsys.readouterr().err
+    assert code == 1 and "the preview stage broke" in err
+    if previous:
+        assert pdf.read_bytes() == before  # the previous PDF, untouched
+    else:
+        assert not pdf.exists()
+    assert not pdf.with_suffix(".ipynb").exists()  # no record of a failed build
+    assert not list(out.rglob(".tmp-*"))
