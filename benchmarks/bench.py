@@ -43,7 +43,7 @@ FIRST = ["Alex", "Sam", "Riley", "Jordan", "Dana", "Lee", "Noor", "Ezra", "Kit",
 PLANS = [  # (modules, rituals, scripts): the mix a therapist might pick in a week
     ("barometer;emotional-safety", "six-second-kiss", "missing-closeness"),
     ("everyday-eroticism", "appreciation-ritual;love-maps-check-in", "responding-with-care"),
-    ("body-shuts-down", "softening-moments", "declining-warmly"),
+    ("body-shuts-down", "gentle-touch-moments", "declining-warmly"),
     ("opening-conversation;barometer", "love-maps-check-in", "wanting-without-pressure"),
 ]
 
@@ -119,6 +119,7 @@ def _warm_in_process(html: str, profile: str, runs: int) -> dict[str, float]:
                    extra_files=[couple.practice_logo] if couple.practice_logo else [])
 
     def rebuild() -> None:  # what the workbook's last cells do: write the PDF, show pages
+        os.environ["HANDOUTS_FRONT_END"] = "1"  # as in JupyterLab: thumbnails of every page
         write_handout(handouts.assemble(couple, library), out)
         shown = handouts.preview(out)
         if hasattr(shown, "_repr_html_"):
@@ -155,7 +156,9 @@ def timed(command: list[str], cwd: Path, runs: int) -> float:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(command, cwd=cwd, check=True, capture_output=True)
+        done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+        if done.returncode:
+            sys.exit(f"bench: {' '.join(command[:2])} failed:\n{done.stderr[-2000:]}")
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
