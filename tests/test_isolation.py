@@ -7,11 +7,11 @@ import shutil
 from pathlib import Path
 
 import nbformat
+from helpers import pdf_text
 from nbformat.v4 import new_code_cell
 
 from handouts.cli import main
 from handouts.resources import workbook_path
-from helpers import pdf_text
 
 HEADER = "client_id,partners,session_date,rituals\n"
 NAMES = [f"Canary{chr(97 + i)}{chr(97 + i)}q" for i in range(10)]  # Canaryaaq, Canarybbq, ...

@@ -8,8 +8,8 @@ import shutil
 import sys
 
 import pikepdf
-from pikepdf.models.encryption import EncryptionMethod
 import pytest
+from pikepdf.models.encryption import EncryptionMethod
 
 from handouts.cli import main
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from helpers import write_profile
 
-from handouts import ProfileError, load_profile, validate
+from handouts import ProfileError, load_profile
 
 BASE = """\
 client_id: c-0042

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import nbformat
 import pikepdf
-import pypdf
 import pytest
 from helpers import normalise, pdf_text, write_profile
 
@@ -32,10 +31,10 @@ from handouts import (
     validate,
     write_handout,
 )
-from handouts.build import build
-from handouts.errors import BatchError
 from handouts.batch import run as run_batch
+from handouts.build import build
 from handouts.cli import main
+from handouts.errors import BatchError
 from handouts.pdf import render_pdf
 from handouts.resources import workbook_path
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-ROOT = Path(__file__).resolve().parents[1] / "workbooks"
-
 from handouts.notebook import PARAMETERS_MARK
 from handouts.parameters import parameters_cell
+
+ROOT = Path(__file__).resolve().parents[1] / "workbooks"
 
 START = '''\
 import handouts

@@ -20,8 +20,8 @@ from .assemble import Handout, assemble
 from .content import Library, Module, load_library
 from .errors import BuildError, HandoutsError, LibraryError, ProfileError, RenderError
 from .files import output_paths
-from .notebook import Session, add_section, picker, start
 from .html import render_html
+from .notebook import Session, add_section, picker, start
 from .pdf import write_handout, write_pdf
 from .preview import preview
 from .profile import PARAMETERS, Profile, load_profile, validate

@@ -12,8 +12,8 @@ from .assemble import assemble
 from .content import load_library
 from .errors import BuildError, HandoutsError
 from .files import Keep, cannot_write, output_paths, private_dir, temp_path
-from .plan import Job, task_for
 from .pdf import PASSWORD_ENV
+from .plan import Job, task_for
 from .pool import Done, one_line, run_tasks
 from .profile import Profile, load_profile, to_parameters
 from .resources import workbook_path

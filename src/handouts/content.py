@@ -436,13 +436,21 @@ class Library:
                        self.flags, self.topics)
 
 
-def _load_sources(path: Path) -> dict[str, str]:
+def _read_mapping(path: Path) -> dict:
+    """Read a YAML mapping from *path* ({} when the file does not exist)."""
     if not path.is_file():
         return {}
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise LibraryError(f"not valid YAML: {exc}", file=path) from None
+    if not isinstance(data, dict):
+        raise LibraryError("must be a mapping of key: value", file=path)
+    return data
+
+
+def _load_sources(path: Path) -> dict[str, str]:
+    data = _read_mapping(path)
     if not isinstance(data, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in data.items()
     ):
@@ -461,15 +469,7 @@ def _load_flags(path: Path) -> dict[str, str]:
 
 def _load_topics(path: Path) -> dict[str, Topic]:
     """Read <language>/topics.yaml: topic id -> title, summary and recommended modules."""
-    if not path.is_file():
-        return {}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise LibraryError(f"not valid YAML: {exc}", file=path) from None
-    if not isinstance(data, dict):
-        raise LibraryError("must map each topic id to its title, summary and modules",
-                           file=path)
+    data = _read_mapping(path)
     topics = {}
     for key, value in data.items():
         try:

@@ -174,7 +174,7 @@ def write_pdf(
                           file=path) from None
 
 
-PASSWORD_ENV = "HANDOUTS_PASSWORD"
+PASSWORD_ENV = "HANDOUTS_PASSWORD"  # noqa: S105 - the variable's name, not a password
 
 
 def password_for(profile) -> str:

@@ -16,19 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from .assemble import assemble
 from .content import load_library
 from .errors import BatchError, HandoutsError, ProfileError
 from .files import atomic_write, output_paths, private_dir
-from pydantic import SecretStr
-
 from .pool import Task
 from .profile import Profile, to_parameters, validate
 from .resources import library_dir, templates_dir, workbook_path
 from .roster import ROSTER_COLUMNS, read_roster, row_params
 
 MANIFEST = "manifest.json"
-SECRET = ".manifest-key"
+SECRET = ".manifest-key"  # noqa: S105 - the file that holds the key
 
 
 @dataclass
