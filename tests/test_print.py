@@ -23,10 +23,10 @@ def render(tmp_path_factory, examples):
     """Render the example couple with options; cache each variant for the module."""
     cache = {}
 
-    def _render(**options):
-        key = tuple(sorted(options.items()))
+    def _render(client="sample-couple", **options):
+        key = (client, *sorted(options.items()))
         if key not in cache:
-            raw = read_profile(examples / "clients" / "sample-couple.yaml")
+            raw = read_profile(examples / "clients" / f"{client}.yaml")
             profile = validate({**raw, **options})
             html = render_html(assemble(profile, load_library()))
             out = tmp_path_factory.mktemp("print") / "h.pdf"
@@ -57,24 +57,59 @@ def test_nothing_is_clipped_outside_the_page(render, paper):
                 assert 0 <= char["top"] and char["bottom"] <= page.height, char["text"]
 
 
-def test_fillable_pdf_has_named_fields_of_the_right_types(render, examples):
-    profile = load_profile(examples / "clients" / "sample-couple.yaml")
-    lib = load_library()
-    fields = pypdf.PdfReader(str(render(fillable=True))).get_fields()
+def expected_fields(profile, lib) -> dict[str, str]:
+    """The documented field names (docs/form-fields.md, schema 2) and their types."""
+    partners = 1 if profile.reader == "individual" else len(profile.partners)
     expected = {}
     for ritual in profile.rituals:
-        expected.update({f"{ritual}.day-{d}": "/Btn" for d in range(1, 8)})
-        expected.update({f"{ritual}.prompt-{n}": "/Tx"
-                         for n in range(1, len(lib.get(ritual).prompts) + 1)})
+        module = lib.get(ritual).for_reader(profile.reader, fillable=True)
         expected[f"{ritual}.names"] = "/Tx"
         expected[f"{ritual}.week-of"] = "/Tx"
-    assert {name: str(f.get("/FT")) for name, f in fields.items()} == expected
+        for k in range(1, partners + 1):
+            expected.update({f"{ritual}.p{k}.day-{d}": "/Btn" for d in range(1, 8)})
+            expected.update({f"{ritual}.p{k}.prompt-{n}": "/Tx"
+                             for n in range(1, len(module.prompts) + 1)})
+            for e, extra in enumerate(module.extras, start=1):
+                for i in range(1, len(extra.items) + 1):
+                    for choice in extra.choices:
+                        slug = re.sub(r"[^a-z0-9]+", "-", choice.lower()).strip("-")
+                        expected[f"{ritual}.p{k}.extra-{e}.item-{i}.{slug}"] = "/Btn"
+    return expected
+
+
+@pytest.mark.parametrize("client", ["sample-couple", "sample-individual", "sample-group"])
+def test_fillable_pdf_has_one_set_of_named_fields_per_partner(render, examples, client):
+    profile = load_profile(examples / "clients" / f"{client}.yaml")
+    fields = pypdf.PdfReader(str(render(client, fillable=True))).get_fields()
+    assert {name: str(f.get("/FT")) for name, f in fields.items()} == expected_fields(
+        profile, load_library())
+    # no field name carries a name: partners are p1, p2, ...
+    for name in fields:
+        for partner in profile.names:
+            assert partner.lower() not in name.lower(), name
     # names and dates are pre-filled
     first = profile.rituals[0]
-    assert fields[f"{first}.names"].get("/V") == "Alex & Sam"
-    assert fields[f"{first}.week-of"].get("/V") == "November 24, 2026"
+    assert fields[f"{first}.names"].get("/V") == " & ".join(profile.names)
     # reflection prompts are multi-line text fields
-    assert int(fields[f"{first}.prompt-1"].get("/Ff", 0)) & (1 << 12)
+    assert int(fields[f"{first}.p1.prompt-1"].get("/Ff", 0)) & (1 << 12)
+
+
+def test_couple_fields_are_prefilled(render):
+    fields = pypdf.PdfReader(str(render(fillable=True))).get_fields()
+    assert fields["six-second-kiss.names"].get("/V") == "Alex & Sam"
+    assert fields["six-second-kiss.week-of"].get("/V") == "November 24, 2026"
+
+
+def test_every_pdf_carries_the_form_schema_marker_and_no_client_data(render):
+    for options in ({}, {"fillable": True}):
+        with pikepdf.open(render(**options)) as pdf:
+            assert str(pdf.docinfo.get("/Keywords")) == "handouts-form-schema-2"
+            meta = " ".join(str(v) for v in pdf.docinfo.values())
+            with pdf.open_metadata() as xmp:
+                assert "handouts-form-schema-2" in str(xmp)
+                meta += " " + str(xmp)
+        for name in ("Alex", "Sam", "sample-couple", "2026-11-24"):
+            assert name not in meta
 
 
 def test_plain_pdf_has_no_form_fields(render):
@@ -83,21 +118,114 @@ def test_plain_pdf_has_no_form_fields(render):
     assert "/AcroForm" not in reader.trailer["/Root"]
 
 
-def test_filled_answers_stick(render, tmp_path):
+def test_filled_answers_stick_to_the_partner_who_wrote_them(render, tmp_path):
     reader = pypdf.PdfReader(str(render(fillable=True)))
     writer = pypdf.PdfWriter(clone_from=reader)
     answer = "We laughed more than usual."
+    touch = "gentle-touch-moments.p2.extra-1.item-1.not-for-me"
     for page in writer.pages:
         writer.update_page_form_field_values(
-            page, {"six-second-kiss.prompt-1": answer, "six-second-kiss.day-3": "/on"},
+            page, {"six-second-kiss.p1.prompt-1": answer, "six-second-kiss.p2.day-3": "/on",
+                   touch: "/on"},
             auto_regenerate=False)
     filled = tmp_path / "filled.pdf"
     with open(filled, "wb") as handle:
         writer.write(handle)
     fields = pypdf.PdfReader(str(filled)).get_fields()
-    assert fields["six-second-kiss.prompt-1"].get("/V") == answer
-    assert fields["six-second-kiss.day-3"].get("/V") == "/on"
-    assert fields["six-second-kiss.day-4"].get("/V") in (None, "/Off")
+    assert fields["six-second-kiss.p1.prompt-1"].get("/V") == answer
+    assert fields["six-second-kiss.p2.prompt-1"].get("/V") in (None, "")
+    assert fields["six-second-kiss.p2.day-3"].get("/V") == "/on"
+    assert fields["six-second-kiss.p1.day-3"].get("/V") in (None, "/Off")
+    assert fields[touch].get("/V") == "/on"
+    assert fields[touch.replace(".p2.", ".p1.")].get("/V") in (None, "/Off")
+
+
+def _widgets(path, prefix):
+    """(page, x0, y0, x1, y1, name) of every form widget whose name starts with prefix."""
+    found = []
+    for page in pypdf.PdfReader(str(path)).pages:
+        for annot in page.get("/Annots") or []:
+            annot = annot.get_object()
+            name = str(annot.get("/T", ""))
+            if name.startswith(prefix):
+                x0, y0, x1, y1 = (float(v) for v in annot["/Rect"])
+                found.append((page, min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1), name))
+    return found
+
+
+@pytest.mark.parametrize(("client", "paper"), [
+    ("sample-couple", "letter"), ("sample-couple", "a4"),
+    ("sample-group", "letter"), ("sample-group", "a4")])
+def test_choice_table_fits_a_portrait_page(render, client, paper):
+    """4 choices for each of 2 (one table) or 3 partners (a table each) stay inside the margins."""
+    boxes = [b for b in _widgets(render(client, paper=paper, fillable=True),
+                                 "gentle-touch-moments.p") if ".extra-1." in b[5]]
+    partners = 2 if client == "sample-couple" else 3
+    assert len(boxes) == partners * 8 * 4  # 8 items, 4 choices, each partner
+    for page, x0, y0, x1, y1, name in boxes:
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        assert height > width  # portrait
+        assert 12 * MM <= x0 and x1 <= width - 12 * MM, name
+        assert 18 * MM <= y0 and y1 <= height - 18 * MM, name
+        assert (x1 - x0) >= 3 * MM, name  # a box a finger can tick
+    # the boxes of one row do not overlap
+    row = sorted(b[1] for b in boxes if ".item-1." in b[5] and b[0] is boxes[0][0]
+                 and (partners == 2 or ".p1." in b[5]))
+    assert all(b - a >= 3 * MM for a, b in zip(row, row[1:])), row
+
+
+def _tracker_rows(path):
+    """The row labels of the tracker on the page after a worksheet's title."""
+    with pdfplumber.open(path) as pdf:
+        for page in pdf.pages:
+            for table in page.extract_tables():
+                header = [c or "" for c in table[0]]
+                if header[1:] == [f"Day {d}" for d in range(1, 8)]:
+                    yield page.page_number, [(r[0] or "").replace("\n", " ") for r in table[1:]]
+
+
+@pytest.mark.parametrize(("client", "rows"), [
+    ("sample-couple", ["Alex", "Sam"]), ("sample-individual", ["J. R."]),
+    ("sample-group", ["Noor", "Tomás", "Kai"])])
+def test_tracker_has_one_row_per_partner(render, examples, client, rows):
+    trackers = list(_tracker_rows(render(client)))
+    profile = load_profile(examples / "clients" / f"{client}.yaml")
+    assert len(trackers) == len(profile.rituals)
+    for page, labels in trackers:
+        assert labels == rows, (page, labels)
+
+
+@pytest.mark.parametrize(("client", "names"), [
+    ("sample-couple", ["Alex", "Sam"]), ("sample-group", ["Noor", "Tomás", "Kai"])])
+def test_each_prompt_gives_each_partner_a_labelled_space(render, examples, client, names):
+    profile = load_profile(examples / "clients" / f"{client}.yaml")
+    lib = load_library()
+    with pdfplumber.open(render(client)) as pdf:
+        text = normalise(" ".join(body_text(p) for p in pdf.pages))
+    for ritual in profile.rituals:
+        for prompt in lib.get(ritual).for_reader(profile.reader).prompts:
+            after = text.split(normalise(prompt), 1)
+            assert len(after) == 2, prompt
+            assert after[1].strip().startswith(" ".join(names)), (prompt, after[1][:60])
+
+
+def test_individual_prompts_have_one_unlabelled_space(render, examples):
+    profile = load_profile(examples / "clients" / "sample-individual.yaml")
+    module = load_library().get(profile.rituals[0]).for_reader("individual")
+    with pdfplumber.open(render("sample-individual")) as pdf:
+        text = normalise(" ".join(body_text(p) for p in pdf.pages))
+    after = text.split(normalise(module.prompts[0]), 1)[1]
+    assert not after.startswith("J. R."), after[:40]
+    assert normalise(module.prompts[1]) in after[:200]
+
+
+def test_tracker_hint_counts_practice_never_a_score():
+    from handouts.html import labels
+
+    for language in ("en", "es"):
+        hint = labels(language)["tracker_hint"].lower()
+        assert not re.search(r"\b(goal|streak|miss(ed)?|fail|should|must|owe)", hint), hint
+        assert "score" in hint or "puntuación" in hint
 
 
 def test_tagged_with_language_and_a_neutral_title(render):
@@ -189,12 +317,13 @@ def test_cut_out_cards_page(render, examples):
     with pdfplumber.open(render(cards=True)) as pdf:
         pages = [p for p in pdf.pages if "Cards to cut out" in body_text(p)]
         assert pages
-        # cards sit side by side: read the left and right columns separately
+        # cards sit three to a row between 15 mm margins: read each column separately
         top, bottom = 20 * MM, pages[0].height - 20 * MM
+        edges = [15 * MM + k * (pages[0].width - 30 * MM) / 3 for k in range(4)]
         text = normalise(" ".join(
-            p.crop(box).extract_text() or "" for p in pdf.pages[pdf.pages.index(pages[0]):]
-            for box in ((0, top, p.width / 2, bottom), (p.width / 2, top, p.width, bottom))))
-        text = text.replace("- ", "-")  # a title may wrap after its hyphen
+            p.crop((left, top, right, bottom)).extract_text() or ""
+            for p in pdf.pages[pdf.pages.index(pages[0]):]
+            for left, right in zip(edges, edges[1:])))
     for ritual in profile.rituals:
         assert normalise(lib.get(ritual).title) in text
     for script in profile.scripts:
@@ -212,3 +341,83 @@ def test_running_header_has_practice_and_title_but_no_client_names(render):
             assert not re.search(r"\b(Alex|Sam)\b", header)
             footer = page.crop((0, page.height - 20 * MM, page.width, page.height))
             assert re.search(r"Page \d+ of \d+", footer.extract_text() or "")
+
+
+def _card_pages(pdf):
+    first = next(i for i, p in enumerate(pdf.pages) if "Cards to cut out" in body_text(p))
+    return [p for p in pdf.pages[first:] if "References" not in body_text(p)
+            and "Where these ideas come from" not in body_text(p)]
+
+
+@pytest.mark.parametrize("options", [{}, {"paper": "a4"}, {"large_print": True}])
+def test_cut_out_cards_are_all_the_same_size(render, options):
+    with pdfplumber.open(render(**options)) as pdf:
+        for page in _card_pages(pdf):
+            kinds = sorted({(round(w["top"], 1), round(w["x0"], 1)) for w in page.extract_words()
+                            if w["text"] in ("DAILY", "A") and w["top"] > 20 * MM
+                            and page.crop((w["x0"], w["top"] - 1, page.width, w["bottom"] + 1))
+                            .extract_text().startswith(("DAILY RITUAL", "A WAY TO BEGIN"))})
+            tops = sorted({top for top, _ in kinds})
+            lefts = sorted({left for _, left in kinds})
+            pitches = [round(b - a, 1) for a, b in zip(tops, tops[1:])]
+            assert not pitches or max(pitches) - min(pitches) <= 0.5, f"uneven rows: {pitches}"
+            columns = [round(b - a, 1) for a, b in zip(lefts, lefts[1:])]
+            assert not columns or max(columns) - min(columns) <= 0.5, f"uneven: {columns}"
+
+
+def test_card_words_never_break_at_their_hyphen(render):
+    """A card never prints "six-" at a line's end and "second" on the next."""
+    with pdfplumber.open(render(large_print=True)) as pdf:
+        for page in _card_pages(pdf):
+            for line in (page.extract_text() or "").splitlines():
+                assert not re.search(r"\w-$", line.strip()), line
+
+
+def test_crisis_lines_of_the_language_are_printed(render, examples):
+    profile = load_profile(examples / "clients" / "sample-couple.yaml")
+    assert any("Domestic Violence" in line.label for line in profile.crisis)
+    with pdfplumber.open(render()) as pdf:
+        safety = next(normalise(body_text(p)) for p in pdf.pages
+                      if "If you are in crisis" in body_text(p))
+    for line in profile.crisis:
+        assert normalise(line.label) in safety, line.label
+        assert line.number in safety, line.number
+        assert normalise(line.text) in safety, line.text
+    assert "1-800-799-7233" in safety and "START to 88788" in safety
+
+
+def test_a_practice_s_own_crisis_lines_replace_the_defaults(tmp_path, examples):
+    raw = read_profile(examples / "clients" / "sample-individual.yaml")
+    lines = [{"label": "Harbor Women's Shelter", "number": "555-0142", "text": "Day or night."},
+             {"label": "Local crisis team", "number": "555-0199"}]
+    profile = validate({**raw, "crisis_lines": {"en": lines}})
+    out = write_pdf(render_html(assemble(profile, load_library())), tmp_path / "h.pdf",
+                    extra_files=[profile.practice_logo])
+    with pdfplumber.open(out) as pdf:
+        text = normalise(" ".join(body_text(p) for p in pdf.pages))
+    for line in lines:
+        assert normalise(line["label"]) in text and line["number"] in text
+    assert "988" not in text.split("If you are in crisis")[1][:300]
+
+
+def test_closing_words_have_a_heading_and_follow_the_last_prompt(render, examples):
+    profile = load_profile(examples / "clients" / "sample-couple.yaml")
+    lib = load_library()
+    closing = lib.get("rituals-closing")
+    last_prompt = lib.get(profile.rituals[-1]).for_reader("couple").prompts[-1]
+    with pdfplumber.open(render()) as pdf:
+        pages = [normalise(body_text(p)) for p in pdf.pages]
+    hits = [p for p in pages if normalise(closing.title) in p]
+    assert len(hits) == 1, "the closing words are printed once, under their heading"
+    assert normalise(last_prompt) in hits[0]
+    assert hits[0].index(normalise(last_prompt)) < hits[0].index(normalise(closing.title))
+
+
+@pytest.mark.parametrize("client", ["sample-couple", "sample-individual", "sample-group"])
+def test_looking_back_never_ends_a_page(render, client):
+    with pdfplumber.open(render(client)) as pdf:
+        for page in pdf.pages:
+            lines = [line for line in body_text(page).splitlines() if line.strip()]
+            if "Looking back" in lines:
+                # the heading shares its page with at least its first prompt
+                assert lines.index("Looking back") < len(lines) - 1, (page.page_number, lines[-3:])
