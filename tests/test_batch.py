@@ -46,8 +46,10 @@ def practice(tmp_path, examples) -> Path:
 def tricky_workbook(tmp_path: Path) -> Path:
     """The connection workbook plus a cell that misbehaves for chosen client ids."""
     nb = nbformat.read(workbook_path("connection"), as_version=4)
-    nb.cells.insert(2, new_code_cell(
+    start = next(i for i, c in enumerate(nb.cells) if "handouts.start(" in c.source)
+    nb.cells.insert(start + 1, new_code_cell(
         "import os, time\n"
+        "client_id = session.profile.client_id\n"
         "if client_id == 'b-fail':\n    raise ValueError('this client breaks a cell')\n"
         "if client_id == 'b-hang':\n    time.sleep(600)\n"
         "if client_id == 'b-die':\n    os._exit(3)\n"))
@@ -88,7 +90,9 @@ def test_every_problem_is_listed_before_any_work(practice, tmp_path, capsys):
     assert main(["batch", str(path), "-o", str(out)]) == 1
     err = capsys.readouterr().err
     assert "4 problem(s) in the roster; nothing was built" in err
-    assert f"{path}: row 2: modules[0]: unknown article id 'baromter' (valid: barometer," in err
+    line = next(l for l in err.splitlines() if l.startswith(f"{path}: row 2:"))
+    assert line.startswith(f"{path}: row 2: modules[0]: unknown article id 'baromter' (valid: ")
+    assert " barometer," in line or "(valid: barometer," in line
     assert f"{path}: row 3: session_date:" in err
     assert f"{path}: row 4: partners:" in err
     assert f"{path}: row 5: client_id: 'b-1' on 2026-12-01 is also row 1" in err

@@ -168,8 +168,9 @@ def test_pathological_markdown_note_renders_or_fails_clearly(tmp_path):
 
 def test_a_client_that_exhausts_memory_fails_alone(tmp_path, examples):
     nb = nbformat.read(workbook_path("connection"), as_version=4)
-    nb.cells.insert(2, nbformat.v4.new_code_cell(
-        "if client_id == 'm-big':\n    hog = bytearray(3 * 1024 ** 3)\n"))
+    start = next(i for i, c in enumerate(nb.cells) if "handouts.start(" in c.source)
+    nb.cells.insert(start + 1, nbformat.v4.new_code_cell(
+        "if session.profile.client_id == 'm-big':\n    hog = bytearray(3 * 1024 ** 3)\n"))
     custom = tmp_path / "wb" / "connection.ipynb"
     custom.parent.mkdir()
     nbformat.write(nb, custom)

@@ -14,9 +14,12 @@ from handouts.parameters import parameters_cell
 
 ROOT = Path(__file__).resolve().parents[1] / "workbooks"
 
-START = '''\
+PLAIN = '''\
 import handouts
 
+handouts.show_errors_plainly()  # from here on, this tool's errors are one plain sentence'''
+
+START = '''\
 session = handouts.start(globals(), "{workbook}")  # checks this run's parameters
 session.profile.reader'''
 
@@ -68,6 +71,7 @@ from the library, your personal note and your own sections, printed to a PDF.
    lets you change the choices and rebuild without editing code.
 
 The defaults describe a fictional couple, so running it as it is builds a sample handout."""),
+        new_code_cell(PLAIN),
         params_cell(parameters_cell("connection")),
         new_code_cell(START.format(workbook="connection")),
         new_markdown_cell("## Your own words"),
@@ -99,6 +103,7 @@ def quick():
 A short handout with a ritual for the end of a session: the steps, a 7-day tracker,
 reflection prompts and the safety note. Set `rituals` to one worksheet id
 (`handouts library` lists them) and run all cells."""),
+        new_code_cell(PLAIN),
         params_cell(parameters_cell("quick")),
         new_code_cell(START.format(workbook="quick")),
         new_code_cell('''\

@@ -19,6 +19,7 @@ from importlib.metadata import PackageNotFoundError, version
 from .assemble import Handout, assemble
 from .content import Library, Module, load_library
 from .errors import BuildError, HandoutsError, LibraryError, ProfileError, RenderError
+from .errors import install_one_line_errors as show_errors_plainly
 from .files import output_paths
 from .html import render_html
 from .notebook import Session, add_section, picker, start
@@ -52,6 +53,7 @@ __all__ = [
     "picker",
     "preview",
     "render_html",
+    "show_errors_plainly",
     "start",
     "validate",
     "write_handout",

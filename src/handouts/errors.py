@@ -63,11 +63,22 @@ def install_one_line_errors(shell: object | None = None) -> None:
         return
 
     def one_sentence(self, etype, value, tb, tb_offset=None):
+        if not isinstance(value, HandoutsError):
+            history = self.user_ns.get("In") or [""]
+            if not history[-1].lstrip().startswith(PARAMETERS_MARK):
+                return self.showtraceback((etype, value, tb), tb_offset=tb_offset)
+            # An unquoted value in the parameters cell (client_id = c-12) is a NameError.
+            value = HandoutsError(f"{value}; put text in quotes, like \"Sam\" or "
+                                  "\"c-12\"", file="parameters cell")
+            etype = HandoutsError
         stb = [f"{etype.__name__}: {value}"]
         self._showtraceback(etype, value, stb)
         return stb
 
-    shell.set_custom_exc((HandoutsError,), one_sentence)
+    shell.set_custom_exc((HandoutsError, NameError), one_sentence)
+
+
+PARAMETERS_MARK = "# Parameters of this handout"  # first line of every parameters cell
 
 
 class BatchError(HandoutsError):

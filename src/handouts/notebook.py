@@ -20,14 +20,19 @@ from typing import Any
 
 from .assemble import Handout, assemble
 from .content import LIST_OF_KIND, Library, Module, load_library, parse_module_text
-from .errors import BuildError, LibraryError, ProfileError, install_one_line_errors
+from .errors import (
+    PARAMETERS_MARK,
+    BuildError,
+    LibraryError,
+    ProfileError,
+    install_one_line_errors,
+)
 from .files import atomic_write, output_paths
 from .pdf import write_handout
 from .preview import in_front_end, preview
 from .profile import PARAMETERS, PRACTICE_FIELDS, OwnSection, Profile, inherit_practice, validate
 from .resources import examples_dir
 
-PARAMETERS_MARK = "# Parameters of this handout"  # first line of every parameters cell
 _INJECTED_MARK = "# Parameters\n"  # papermill's injected cell starts so
 WORKBOOK_NAMES = ("practice", "output_dir")
 RUN_ALL = "run all cells (Run > Run All Cells)"
