@@ -47,9 +47,11 @@ def expand_topics(profile: Profile, library: Library, file: object | None = None
         if topic is None:
             raise ProfileError(f"unknown topic {topic_id!r}", file=file,
                                field=f"topics[{index}]", choices=library.topics)
-        for name in LISTS:  # a topic never brings in what the profile's flags rule out
+        for name in LISTS:  # a topic brings in only what suits this reader and these flags
             lists[name] += [m for m in getattr(topic, name)
-                            if not set(library.modules[m].contraindications) & set(profile.flags)]
+                            if profile.reader in library.modules[m].audiences
+                            and not set(library.modules[m].contraindications)
+                            & set(profile.flags)]
     update = {name: tuple(dict.fromkeys([*lists[name], *getattr(profile, name)]))
               for name in LISTS}
     return profile.model_copy(update={**update, "topics": ()})
@@ -81,8 +83,8 @@ def check_choices(profile: Profile, library: Library, file: object | None = None
             audiences = library.modules[module_id].audiences
             if profile.reader not in audiences:
                 raise ProfileError(
-                    f"{module_id!r} is not written for a {profile.reader} reader "
-                    f"(it serves: {', '.join(audiences)}); choose another or set audience",
+                    f"{module_id!r} is not written for this reader ({profile.reader}; it "
+                    f"serves: {', '.join(audiences)}); choose another or set audience",
                     file=file, field=f"{list_name}[{index}]")
             seen.add(module_id)
     anchors = ["start", "end", *profile.modules, *profile.rituals, *profile.scripts]
