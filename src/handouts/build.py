@@ -33,6 +33,9 @@ def build(
 ) -> Path:
     """Execute *workbook* with papermill for one client profile; return the PDF path.
 
+    A profile with ``languages`` gets one PDF per language; the first one's path is
+    returned.
+
     The profile is validated and its choices checked before anything runs. By default
     the workbook runs in a fresh child of a worker process with the in-process engine;
     *kernel* uses a real Jupyter kernel instead. Either way a run longer than *timeout*
@@ -43,27 +46,30 @@ def build(
     profile = load_profile(profile_path)
     if password:
         profile = profile.model_copy(update={"password": SecretStr(password)})
-    library = load_library(profile.practice_library or None, profile.language)
-    assemble(profile, library, file=profile_path)  # fail fast on unknown ids
+    editions = profile.editions()
+    for edition in editions:  # fail fast on unknown ids, in every language asked for
+        library = load_library(edition.practice_library or None, edition.language)
+        assemble(edition, library, file=profile_path)
     workbook_path(workbook)
     output_dir = Path(output_dir).expanduser().resolve()
-    pdf_path, record_path = output_paths(output_dir, profile, workbook)
+    paths = [output_paths(output_dir, edition, workbook) for edition in editions]
     where = f"client {profile.client_id}"
     try:
-        private_dir(pdf_path.parent)
+        private_dir(paths[0][0].parent)
     except OSError as exc:
-        raise cannot_write(pdf_path.parent, exc, where) from None
-    job = Job(0, profile, profile.client_id, "", pdf_path, record_path)
-    if kernel:
-        _build_in_kernel(job, output_dir, workbook, record, timeout, where)
-    else:
+        raise cannot_write(paths[0][0].parent, exc, where) from None
+    for edition, (pdf_path, record_path) in zip(editions, paths, strict=True):
+        job = Job(0, edition, edition.client_id, "", pdf_path, record_path)
+        if kernel:
+            _build_in_kernel(job, output_dir, workbook, record, timeout, where)
+            continue
         done: list[Done] = []
         run_tasks([task_for(job, output_dir, workbook, record)], done.append, workers=1,
                   timeout=timeout, warm=False)
         if not done[0].ok:
             raise BuildError(f"the workbook failed: {done[0].message}", file=where,
                              field=f"{Path(workbook).stem}.ipynb")
-    return pdf_path
+    return paths[0][0]
 
 
 def _ipc_kernel_manager():

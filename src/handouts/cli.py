@@ -67,9 +67,14 @@ def build(profile: Path, output_dir: Path, workbook: str, no_record: bool, kerne
     """Build one client's handout from a PROFILE (YAML) by running the workbook."""
     from .build import build as run_build
 
+    from .files import output_paths
+    from .profile import load_profile
+
     password = _password(password_env, ask_password)
-    click.echo(run_build(profile, output_dir, workbook, record=not no_record,
-                         kernel=kernel, timeout=timeout, password=password))
+    run_build(profile, output_dir, workbook, record=not no_record, kernel=kernel,
+              timeout=timeout, password=password)
+    for edition in load_profile(profile).editions():
+        click.echo(output_paths(output_dir, edition, workbook)[0])
 
 
 @cli.command()

@@ -101,6 +101,8 @@ def output_paths(output_dir: str | Path, profile, workbook: str | Path) -> tuple
         raise BuildError("client id would write outside the output folder",
                          field="client_id")
     stem = f"{profile.session_date.isoformat()}-{Path(str(workbook)).stem}"
+    if getattr(profile, "languages", ()):  # several editions: each file names its language
+        stem += f"-{profile.language}"
     return folder / f"{stem}.pdf", folder / f"{stem}.ipynb"
 
 

@@ -18,32 +18,38 @@ from .glyphs import fallbacks_needed, mark_cjk_language
 from .resources import FALLBACK_RANGES, TEXT_FAMILIES, font_files, templates_dir
 
 
+# Quotation marks as each language prints them (double, then single or inner).
+QUOTES = {"en": "\u201c\u201d\u2018\u2019", "es": "\u00ab\u00bb\u201c\u201d"}
+
+
 @cache
-def _trusted_markdown() -> MarkdownIt:
+def _trusted_markdown(language: str = "en") -> MarkdownIt:
     # Library content is ours, but raw HTML is still off: Markdown is the only markup.
-    return MarkdownIt("commonmark", {"html": False, "typographer": True}).enable(
+    return MarkdownIt("commonmark", {"html": False, "typographer": True,
+                                     "quotes": QUOTES.get(language, QUOTES["en"])}).enable(
         ["replacements", "smartquotes"]
     )
 
 
 @cache
-def _untrusted_markdown() -> MarkdownIt:
+def _untrusted_markdown(language: str = "en") -> MarkdownIt:
     # Client-supplied text: no HTML, no links or images (nothing to fetch or follow).
     # maxNesting above the profile's 10-level quote limit, so no client text is dropped.
-    md = MarkdownIt("commonmark", {"html": False, "typographer": True, "maxNesting": 40})
+    md = MarkdownIt("commonmark", {"html": False, "typographer": True, "maxNesting": 40,
+                                   "quotes": QUOTES.get(language, QUOTES["en"])})
     md.enable(["replacements", "smartquotes"])
     md.disable(["image", "link", "autolink", "html_inline", "html_block", "reference"])
     return md
 
 
-def markdown(text: str) -> Markup:
-    """Render trusted library Markdown to HTML."""
-    return Markup(_trusted_markdown().render(text or ""))  # noqa: S704 - HTML is off
+def markdown(text: str, language: str = "en") -> Markup:
+    """Render trusted library Markdown to HTML, with *language*'s quotation marks."""
+    return Markup(_trusted_markdown(language).render(text or ""))  # noqa: S704 - HTML is off
 
 
-def markdown_inline(text: str) -> Markup:
+def markdown_inline(text: str, language: str = "en") -> Markup:
     """Render one line of trusted library Markdown without a paragraph wrapper."""
-    return Markup(_trusted_markdown().renderInline(text or ""))  # noqa: S704
+    return Markup(_trusted_markdown(language).renderInline(text or ""))  # noqa: S704
 
 
 # Emoji get their own font through a span: with the emoji font in the general font
@@ -66,9 +72,9 @@ def client_text(text: str) -> Markup:
     return Markup(_wrap_emoji(mark_cjk_language(str(escape(text or "")))))  # noqa: S704
 
 
-def client_markdown(text: str) -> Markup:
+def client_markdown(text: str, language: str = "en") -> Markup:
     """Render untrusted client Markdown (the personal note): escaped, nothing fetched."""
-    html = _untrusted_markdown().render(text or "")
+    html = _untrusted_markdown(language).render(text or "")
     parts = _TAG.split(html)  # emoji are marked in text only, never inside a tag
     return Markup("".join(p if p.startswith("<") else _wrap_emoji(mark_cjk_language(p, text))
                           for p in parts))  # noqa: S704
@@ -92,11 +98,21 @@ def environment(extra_templates: str | Path | None = None) -> jinja2.Environment
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["markdown"] = markdown
-    env.filters["markdown_inline"] = markdown_inline
-    env.filters["client_markdown"] = client_markdown
+    for name, render in (("markdown", markdown), ("markdown_inline", markdown_inline),
+                         ("client_markdown", client_markdown)):
+        env.filters[name] = _in_language(render)
     env.filters["client_text"] = client_text
     return env
+
+
+def _in_language(render):
+    """Make a Markdown filter use the handout's language (its quotation marks)."""
+
+    @jinja2.pass_context
+    def language_filter(context, text):
+        return render(text, getattr(context.get("p"), "language", "en"))
+
+    return language_filter
 
 
 def labels(language: str) -> dict[str, str]:
@@ -119,10 +135,11 @@ def font_faces(fallbacks: list[str] | tuple[str, ...] = ()) -> list[dict[str, st
     return faces
 
 
-def long_date(value: dt.date, t: dict) -> str:
-    """Format *value* the way the handout's language writes dates."""
-    return t["date_format"].format(month=t["months"][value.month - 1], day=value.day,
-                                   year=value.year)
+def long_date(value: dt.date, language: str) -> str:
+    """Format *value* the way *language* writes dates (CLDR data, through Babel)."""
+    from babel.dates import format_date
+
+    return format_date(value, format="long", locale=language)
 
 
 TEMPLATES = ("handout", "quick")
@@ -152,7 +169,7 @@ def render_html(handout: Handout, extra_templates: str | Path | None = None,
             h=handout,
             p=profile,
             t=t,
-            session_date=long_date(profile.session_date, t),
+            session_date=long_date(profile.session_date, profile.language),
             accent="#444444" if profile.ink_saver else profile.accent_color,
             fonts=font_faces(fallbacks),
             logo_url=logo.as_uri() if logo else "",

@@ -26,7 +26,7 @@ _TYPES = {"str": "str", "bool": "bool", "list": "list", "dict": "dict"}
 
 def _type_name(name: str) -> str:
     annotation = str(Profile.model_fields[name].annotation)
-    if name in ("partners", "modules", "rituals", "scripts", "own_sections"):
+    if annotation.startswith("tuple"):
         return "list"
     if name == "crisis_lines":
         return "dict"

@@ -128,11 +128,12 @@ def plan(roster: str | Path, output_dir: str | Path = "output",
             profile = validate(row_params(row, roster))
             if password:
                 profile = profile.model_copy(update={"password": SecretStr(password)})
-            lib_key = (profile.practice_library, profile.language)
-            if lib_key not in libraries:
-                libraries[lib_key] = load_library(profile.practice_library or None,
-                                                  profile.language)
-            assemble(profile, libraries[lib_key])
+            for edition in profile.editions():
+                lib_key = (edition.practice_library, edition.language)
+                if lib_key not in libraries:
+                    libraries[lib_key] = load_library(edition.practice_library or None,
+                                                      edition.language)
+                assemble(edition, libraries[lib_key])
         except HandoutsError as exc:
             detail = str(exc)
             if isinstance(exc, ProfileError) and exc.file is None:
@@ -141,14 +142,15 @@ def plan(roster: str | Path, output_dir: str | Path = "output",
                     detail += f" (valid: {', '.join(exc.choices)})"
             problems.append(f"{where}: {detail}")
             continue
-        pdf, record_path = output_paths(output_dir, profile, workbook)
-        key = f"{profile.client_id}/{pdf.stem}"
-        if key in seen:
-            problems.append(f"{where}: client_id: {profile.client_id!r} on "
-                            f"{profile.session_date} is also row {seen[key]}")
-            continue
-        seen[key] = row.number
-        jobs.append(Job(row.number, profile, key, "", pdf, record_path))
+        for edition in profile.editions():
+            pdf, record_path = output_paths(output_dir, edition, workbook)
+            key = f"{edition.client_id}/{pdf.stem}"
+            if key in seen:
+                problems.append(f"{where}: client_id: {edition.client_id!r} on "
+                                f"{edition.session_date} is also row {seen[key]}")
+                continue
+            seen[key] = row.number
+            jobs.append(Job(row.number, edition, key, "", pdf, record_path))
     if problems:
         raise BatchError(f"{len(problems)} problem(s) in the roster; nothing was built:\n"
                          + "\n".join(problems))

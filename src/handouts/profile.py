@@ -142,6 +142,9 @@ class Profile(BaseModel):
         "Who reads it: couple, individual (partner not reading), group (more than two "
         "partners), or auto (from the number of partners).", default="auto")
     language: Literal["en", "es"] = _described("Handout language: en or es.", default="en")
+    languages: tuple[Literal["en", "es"], ...] = _described(
+        "Several editions in one go, e.g. [es, en]: one PDF per language, each file name "
+        "ending in its language; empty for just `language`.", default_factory=tuple)
     paper: Literal["letter", "a4"] = _described("Paper size: letter or a4.",
                                                 default="letter")
     large_print: bool = _described("Body text at 16 pt for easier reading.", default=False)
@@ -179,6 +182,13 @@ class Profile(BaseModel):
         if self.audience != "auto":
             return self.audience
         return {1: "individual", 2: "couple"}.get(len(self.partners), "group")
+
+    def editions(self) -> list[Profile]:
+        """Return one profile per language edition asked for (just this one by default)."""
+        if not self.languages:
+            return [self]
+        return [self.model_copy(update={"language": language})
+                for language in dict.fromkeys(self.languages)]
 
     @property
     def crisis(self) -> tuple[CrisisLine, ...]:
@@ -349,7 +359,7 @@ def validate(params: dict[str, Any], file: object | None = None) -> Profile:
         except ValueError:
             raise ProfileError(f"{data['session_date']!r} is not a date like 2026-11-24",
                                file=file, field="session_date") from None
-    for key in ("modules", "rituals", "scripts", "topics", "flags"):
+    for key in ("modules", "rituals", "scripts", "topics", "flags", "languages"):
         if isinstance(data.get(key), str):
             data[key] = [s.strip() for s in data[key].split(",") if s.strip()]
     try:
