@@ -31,7 +31,9 @@ WRONG_FOR = {
 }
 
 KIND_LIST = {"article": "modules", "worksheet": "rituals", "script": "scripts"}
-FRONT, BACK, CARDS = "front matter (how-to-use, safety)", "back matter (disclaimer)", "cut-out cards"
+FRONT = "front matter (how-to-use, safety)"
+BACK = "back matter (disclaimer)"
+CARDS = "cut-out cards"
 
 
 def serving(library, reader):
@@ -85,7 +87,7 @@ def split_by_module(handout, text):
             marks.append((name, at))
     marks.sort(key=lambda m: m[1])
     return {name: text[at:end] for (name, at), (_, end) in
-            zip(marks, [*marks[1:], ("", len(text))])}
+            zip(marks, [*marks[1:], ("", len(text))], strict=True)}
 
 
 @pytest.mark.parametrize("reader", ["couple", "individual", "group"])

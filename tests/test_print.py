@@ -171,7 +171,7 @@ def test_choice_table_fits_a_portrait_page(render, client, paper):
     # the boxes of one row do not overlap
     row = sorted(b[1] for b in boxes if ".item-1." in b[5] and b[0] is boxes[0][0]
                  and (partners == 2 or ".p1." in b[5]))
-    assert all(b - a >= 3 * MM for a, b in zip(row, row[1:])), row
+    assert all(b - a >= 3 * MM for a, b in zip(row, row[1:], strict=False)), row
 
 
 def _tracker_rows(path):
@@ -323,7 +323,7 @@ def test_cut_out_cards_page(render, examples):
         text = normalise(" ".join(
             p.crop((left, top, right, bottom)).extract_text() or ""
             for p in pdf.pages[pdf.pages.index(pages[0]):]
-            for left, right in zip(edges, edges[1:])))
+            for left, right in zip(edges, edges[1:], strict=False)))
     for ritual in profile.rituals:
         assert normalise(lib.get(ritual).title) in text
     for script in profile.scripts:
@@ -359,9 +359,9 @@ def test_cut_out_cards_are_all_the_same_size(render, options):
                             .extract_text().startswith(("DAILY RITUAL", "A WAY TO BEGIN"))})
             tops = sorted({top for top, _ in kinds})
             lefts = sorted({left for _, left in kinds})
-            pitches = [round(b - a, 1) for a, b in zip(tops, tops[1:])]
+            pitches = [round(b - a, 1) for a, b in zip(tops, tops[1:], strict=False)]
             assert not pitches or max(pitches) - min(pitches) <= 0.5, f"uneven rows: {pitches}"
-            columns = [round(b - a, 1) for a, b in zip(lefts, lefts[1:])]
+            columns = [round(b - a, 1) for a, b in zip(lefts, lefts[1:], strict=False)]
             assert not columns or max(columns) - min(columns) <= 0.5, f"uneven: {columns}"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import jinja2
 import pypdf
 import pytest
@@ -105,3 +107,27 @@ def test_fonts_are_embedded_and_footer_counts_pages(tmp_path):
 def test_missing_logo_names_the_field(tmp_path):
     with pytest.raises(RenderError, match="practice_logo: logo file not found"):
         html_for(practice_logo=str(tmp_path / "nope.svg"))
+
+
+def test_partner_names_in_worksheets_are_escaped_and_never_in_field_names():
+    html = html_for(partners=[{"name": HOSTILE_NAME}, {"name": "Kit"}, {"name": "Jo"}],
+                    rituals=["gentle-touch-moments"], fillable=True)
+    body = html.split("<body", 1)[1]
+    assert "<script" not in body and "&lt;script&gt;" in body
+    names = re.findall(r'name="([^"]+)"', body)
+    assert "gentle-touch-moments.p3.day-7" in names
+    assert "gentle-touch-moments.p3.extra-1.item-1.not-for-me" in names
+    assert not [n for n in names if re.search(r"kit|jo\b|script", n, re.I)], names
+
+
+@pytest.mark.parametrize("template", ["handout", "quick"])
+def test_both_templates_give_each_partner_their_own_fields(template):
+    profile = validate(params(partners=[{"name": "Avery"}, {"name": "Kit"}],
+                              rituals=["six-second-kiss"], fillable=True))
+    html = render_html(assemble(profile, load_library()), template=template)
+    names = set(re.findall(r'name="([^"]+)"', html))
+    for k in (1, 2):
+        assert {f"six-second-kiss.p{k}.day-{d}" for d in range(1, 8)} <= names
+        assert f"six-second-kiss.p{k}.prompt-1" in names
+    assert not any(".p3." in n for n in names)
+    assert 'content="handouts-form-schema-2"' in html
