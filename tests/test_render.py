@@ -131,3 +131,11 @@ def test_both_templates_give_each_partner_their_own_fields(template):
         assert f"six-second-kiss.p{k}.prompt-1" in names
     assert not any(".p3." in n for n in names)
     assert 'content="handouts-form-schema-2"' in html
+
+
+def test_choice_slugs_are_ascii_and_never_empty():
+    slug = environment().get_template("macros.html.j2").module.slug
+    assert slug("not for me", 4) == "not-for-me"
+    assert slug("No para mí", 4) == "no-para-mi"
+    assert slug("Ask me first!", 1) == "ask-me-first"
+    assert slug("ไม่", 2) == "choice-2"  # no Latin letters: the column number
