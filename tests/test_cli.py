@@ -49,13 +49,18 @@ def test_build_writes_pdf_and_record_privately(client_dir, tmp_path, capsys):
         assert "Noor" not in path.name and "Ezra" not in path.name
 
 
-def test_demo_builds_both_examples(tmp_path, capsys):
+def test_demo_builds_every_example_for_its_reader(tmp_path, capsys, examples):
+    from handouts import load_profile
+
     assert main(["demo", "-o", str(tmp_path)]) == 0
     printed = capsys.readouterr().out.split()
-    assert len(printed) == 2
-    pdfs = sorted(tmp_path.rglob("*.pdf"))
-    assert [p.parent.name for p in pdfs] == ["sample-couple", "sample-individual"]
-    assert "Alex" in pdf_text(pdfs[0]) and "J. R." in pdf_text(pdfs[1])
+    profiles = [load_profile(p) for p in sorted((examples / "clients").glob("*.yaml"))]
+    assert {p.reader for p in profiles} == {"couple", "individual", "group"}
+    assert len(printed) == len(profiles)
+    for profile in profiles:
+        pdf = next((tmp_path / profile.client_id).glob("*.pdf"))
+        text = pdf_text(pdf)
+        assert all(name in text for name in profile.names), profile.client_id
 
 
 def test_library_json_lists_every_module(capsys):
@@ -81,7 +86,7 @@ def test_check_passes_on_the_examples(examples, capsys):
 
 BAD = [
     (GOOD.replace("[everyday-eroticism]", "[everyday-erotica]"),
-     "modules[0]: unknown article id 'everyday-erotica' (valid: barometer,"),
+     "modules[0]: unknown article id 'everyday-erotica' (valid: "),
     (GOOD.replace("[love-maps-check-in]", "[barometer]"),
      "rituals[0]: unknown worksheet id 'barometer' (valid: appreciation-ritual,"),
     (GOOD + "large_print: sometimes\n", "large_print: 'sometimes' is not true or false"),
@@ -100,6 +105,8 @@ def test_bad_profiles_fail_clearly_and_leave_no_pdf(client_dir, tmp_path, capsys
     err = capsys.readouterr().err
     assert str(profile) in err
     assert message in err
+    if "unknown article id" in message:  # the valid ids are listed
+        assert "everyday-eroticism" in err and "barometer" in err
     assert not list(tmp_path.rglob("*.pdf"))
     assert main(["check", str(profile)]) == 1
     assert message in capsys.readouterr().err

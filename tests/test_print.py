@@ -71,9 +71,8 @@ def expected_fields(profile, lib) -> dict[str, str]:
                              for n in range(1, len(module.prompts) + 1)})
             for e, extra in enumerate(module.extras, start=1):
                 for i in range(1, len(extra.items) + 1):
-                    for choice in extra.choices:
-                        slug = re.sub(r"[^a-z0-9]+", "-", choice.lower()).strip("-")
-                        expected[f"{ritual}.p{k}.extra-{e}.item-{i}.{slug}"] = "/Btn"
+                    for j in range(1, len(extra.choices) + 1):
+                        expected[f"{ritual}.p{k}.extra-{e}.item-{i}.choice-{j}"] = "/Btn"
     return expected
 
 
@@ -122,7 +121,7 @@ def test_filled_answers_stick_to_the_partner_who_wrote_them(render, tmp_path):
     reader = pypdf.PdfReader(str(render(fillable=True)))
     writer = pypdf.PdfWriter(clone_from=reader)
     answer = "We laughed more than usual."
-    touch = "gentle-touch-moments.p2.extra-1.item-1.not-for-me"
+    touch = "gentle-touch-moments.p2.extra-1.item-1.choice-4"  # "not for me"
     for page in writer.pages:
         writer.update_page_form_field_values(
             page, {"six-second-kiss.p1.prompt-1": answer, "six-second-kiss.p2.day-3": "/on",

@@ -116,7 +116,7 @@ def test_partner_names_in_worksheets_are_escaped_and_never_in_field_names():
     assert "<script" not in body and "&lt;script&gt;" in body
     names = re.findall(r'name="([^"]+)"', body)
     assert "gentle-touch-moments.p3.day-7" in names
-    assert "gentle-touch-moments.p3.extra-1.item-1.not-for-me" in names
+    assert "gentle-touch-moments.p3.extra-1.item-1.choice-4" in names
     assert not [n for n in names if re.search(r"kit|jo\b|script", n, re.I)], names
 
 
@@ -133,9 +133,23 @@ def test_both_templates_give_each_partner_their_own_fields(template):
     assert 'content="handouts-form-schema-2"' in html
 
 
-def test_choice_slugs_are_ascii_and_never_empty():
-    slug = environment().get_template("macros.html.j2").module.slug
-    assert slug("not for me", 4) == "not-for-me"
-    assert slug("No para mí", 4) == "no-para-mi"
-    assert slug("Ask me first!", 1) == "ask-me-first"
-    assert slug("ไม่", 2) == "choice-2"  # no Latin letters: the column number
+def test_choice_fields_are_named_by_column_in_every_language():
+    # The same worksheet in another language (labels translated) has the same field
+    # names, so a filled Spanish PDF reads back like an English one.
+
+    from handouts import assemble, load_library, validate
+
+    library = load_library()
+    profile = validate({"client_id": "f-1", "partners": ["A", "B"],
+                        "session_date": "2026-12-01", "rituals": ["gentle-touch-moments"],
+                        "fillable": True})
+    names = set(re.findall(r'name="([^"]+)"', render_html(assemble(profile, library))))
+    module = library.get("gentle-touch-moments")
+    extra = module.extras[0]
+    translated = module.model_copy(update={"extras": (extra.model_copy(update={
+        "choices": ("me gusta", "pregúntame antes", "ahora no", "no para mí")}),)})
+    other = library.with_module(translated)
+    names_es = set(re.findall(r'name="([^"]+)"', render_html(assemble(profile, other))))
+    assert names == names_es
+    assert {f"gentle-touch-moments.p1.extra-1.item-1.choice-{j}" for j in (1, 2, 3, 4)} <= names
+

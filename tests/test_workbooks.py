@@ -14,6 +14,7 @@ import papermill
 import pytest
 from helpers import normalise, pdf_text
 
+from handouts import load_library
 from handouts.resources import workbook_path, workbooks_dir
 
 WORKBOOKS = ["connection", "quick", "own-module", "caseload"]
@@ -97,7 +98,7 @@ def test_connection_preview_and_picker_under_papermill(tmp_path):
 
 def test_own_section_is_placed_and_escaped(tmp_path):
     nb = run("connection", tmp_path, client_id="own-test", modules=["barometer"],
-             rituals=[], scripts=[], cards=False,
+             partners=["Ari", "Bo"], session_date="2026-12-02",
              own_sections=[{"title": "Our <b>plan</b>", "after": "barometer",
                             "text": "Walk **on Sunday**. <img src=x> {{ 1+1 }}"}])
     assert "Error" not in outputs(nb)
@@ -105,7 +106,7 @@ def test_own_section_is_placed_and_escaped(tmp_path):
     text = normalise(pdf_text(pdf))
     assert "Our <b>plan</b>" in text
     assert "Walk on Sunday. <img src=x> {{ 1+1 }}" in text
-    from handouts import load_library
+
 
     title = normalise(load_library().get("barometer").for_reader("couple").title)
     assert text.index(title) < text.rindex("Our <b>plan</b>")
@@ -113,24 +114,30 @@ def test_own_section_is_placed_and_escaped(tmp_path):
 
 def test_own_section_after_an_unchosen_module_fails(tmp_path):
     with pytest.raises(papermill.PapermillExecutionError) as info:
-        run("connection", tmp_path, modules=["barometer"],
+        run("connection", tmp_path, client_id="own-2", partners=["Ari"],
+            session_date="2026-12-02", modules=["barometer"],
             own_sections=[{"title": "T", "text": "x", "after": "no-such"}])
     assert "own_sections[0].after: cannot place a section after 'no-such'" in str(info.value)
 
 
 def test_quick_workbook_prints_one_ritual(tmp_path):
+    # A client passed to papermill is the whole client: no sample values are mixed in.
     run("quick", tmp_path, client_id="quick-1", rituals=["gentle-touch-moments"],
-        partners=[{"name": "Ari"}])
+        partners=[{"name": "Ari"}], session_date="2026-12-02")
     pdf = next((tmp_path / "out" / "quick-1").glob("*-quick.pdf"))
     text = normalise(pdf_text(pdf))
-    assert "Small moments of welcome touch" in text and "Ari" in text
-    assert "Six-second" not in text and "six-second kiss" not in text.lower()
+    library = load_library()
+    chosen = normalise(library.get("gentle-touch-moments").for_reader("individual").title)
+    other = normalise(library.get("six-second-kiss").for_reader("individual").title)
+    assert chosen in text and "Ari" in text
+    assert other not in text
     assert "988" in text  # the safety note and crisis line are always there
 
 
 def test_quick_workbook_rejects_a_non_ritual(tmp_path):
     with pytest.raises(papermill.PapermillExecutionError, match="unknown worksheet id"):
-        run("quick", tmp_path, rituals=["barometer"])
+        run("quick", tmp_path, client_id="quick-2", partners=["Ari"],
+            session_date="2026-12-02", rituals=["barometer"])
 
 
 def test_own_module_workbook_validates_previews_and_saves(tmp_path):
@@ -140,7 +147,7 @@ def test_own_module_workbook_validates_previews_and_saves(tmp_path):
     assert "ok: worksheet 'our-weekly-walk'" in outputs(nb)
     saved = practice / "our-weekly-walk.md"
     assert saved.is_file()
-    from handouts import load_library
+
 
     assert load_library(practice).get("our-weekly-walk").title == "Our weekly walk"
     assert list((tmp_path / "out" / "module-preview").glob("*our-weekly-walk.pdf"))

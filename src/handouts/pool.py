@@ -297,3 +297,6 @@ def run_tasks(tasks: list[Task], on_done: Callable[[Done], None], *, workers: in
     finally:
         for worker in pool:
             worker.stop(kill=worker.task is not None)
+        for folder in {task.pdf.parent for task in tasks}:  # what killed runs left behind
+            if folder.is_dir():
+                remove_stale_temps(folder)
