@@ -127,7 +127,7 @@ def _warm_in_process(html: str, profile: str, runs: int) -> dict[str, float]:
 
     times: dict[str, list[float]] = {"bare": [], "ours": [], "rebuild": []}
     cpu: dict[str, list[float]] = {"bare": [], "ours": [], "rebuild": []}
-    for name, func in (("bare", bare), ("ours", ours), ("rebuild", rebuild)):
+    for func in (bare, ours, rebuild):
         func()  # warm-up: imports, font loading, caches
     for _ in range(runs):
         for name, func in (("bare", bare), ("ours", ours), ("rebuild", rebuild)):

@@ -12,8 +12,7 @@ import pytest
 from fontTools.ttLib import TTFont
 
 from handouts import assemble, load_library, validate, write_handout
-from handouts.resources import (FALLBACK_FAMILIES, TEXT_FAMILIES, font_files,
-                                static_fonts_dir)
+from handouts.resources import FALLBACK_FAMILIES, TEXT_FAMILIES, font_files, static_fonts_dir
 
 VARIATION_TABLES = {"fvar", "gvar", "avar", "HVAR", "VVAR", "MVAR", "CFF2", "cvar"}
 MANIFEST = json.loads((static_fonts_dir() / "static.json").read_text(encoding="utf-8"))

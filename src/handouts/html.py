@@ -76,8 +76,9 @@ def client_markdown(text: str, language: str = "en") -> Markup:
     """Render untrusted client Markdown (the personal note): escaped, nothing fetched."""
     html = _untrusted_markdown(language).render(text or "")
     parts = _TAG.split(html)  # emoji are marked in text only, never inside a tag
-    return Markup("".join(p if p.startswith("<") else _wrap_emoji(mark_cjk_language(p, text))
-                          for p in parts))  # noqa: S704
+    marked = "".join(p if p.startswith("<") else _wrap_emoji(mark_cjk_language(p, text))
+                     for p in parts)
+    return Markup(marked)  # noqa: S704 - rendered with HTML off, then only our spans added
 
 
 def _finalize(value: object) -> object:
