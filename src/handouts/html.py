@@ -17,7 +17,6 @@ from .errors import RenderError
 from .glyphs import fallbacks_needed, mark_cjk_language
 from .resources import FALLBACK_RANGES, TEXT_FAMILIES, font_files, templates_dir
 
-
 # Quotation marks as each language prints them (double, then single or inner).
 QUOTES = {"en": "\u201c\u201d\u2018\u2019", "es": "\u00ab\u00bb\u201c\u201d"}
 

@@ -59,6 +59,7 @@ def _fetcher_class():
 
 
 _FONT_CONFIG = None
+_IMAGE_CACHE: dict = {}
 
 
 def _quiet_logs() -> None:
@@ -127,6 +128,7 @@ def render_pdf(
                 pdf_variant="pdf/ua-1",
                 custom_metadata=False,
                 attachments=[],
+                cache=_IMAGE_CACHE,  # the logo and images, parsed once per process
             )
     except refused as exc:
         raise RenderError(f"{exc}; only the project's templates, fonts and the practice logo "
