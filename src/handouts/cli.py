@@ -66,7 +66,6 @@ def build(profile: Path, output_dir: Path, workbook: str, no_record: bool, kerne
           timeout: int, password_env: str | None, ask_password: bool) -> None:
     """Build one client's handout from a PROFILE (YAML) by running the workbook."""
     from .build import build as run_build
-
     from .files import output_paths
     from .profile import load_profile
 

@@ -59,7 +59,9 @@ def _fetcher_class():
 
 
 _FONT_CONFIG = None
-_IMAGE_CACHE: dict = {}
+# No image cache across documents: a cached image is served without asking the URL
+# fetcher, so one handout could show a file only another handout was allowed to read.
+# The logo costs about 2 ms a handout; the icons are inline SVG.
 
 
 def _quiet_logs() -> None:
@@ -128,7 +130,6 @@ def render_pdf(
                 pdf_variant="pdf/ua-1",
                 custom_metadata=False,
                 attachments=[],
-                cache=_IMAGE_CACHE,  # the logo and images, parsed once per process
             )
     except refused as exc:
         raise RenderError(f"{exc}; only the project's templates, fonts and the practice logo "
