@@ -210,9 +210,29 @@ if result.failed:
     ])
 
 
+def form():
+    return notebook([
+        new_markdown_cell("""\
+# Client form
+
+Fill in the form, then press **Build the handout**. The choices are saved as
+`clients/<client id>.yaml` (never the password) and built exactly as
+`handouts build clients/<client id>.yaml` builds them; the PDF and its record go to
+`output/<client id>/`. `handouts app` opens this form on its own, without the code."""),
+        params_cell('''\
+folder: str = "."  # Practice folder: practice.yaml, clients/ and output/ live here.
+'''),
+        new_code_cell('''\
+import handouts.form
+
+handouts.form.show(folder)'''),
+    ])
+
+
 def main() -> None:
     for name, build in (("connection", connection), ("quick", quick),
-                        ("own-module", own_module), ("caseload", caseload)):
+                        ("own-module", own_module), ("caseload", caseload),
+                        ("form", form)):
         path = ROOT / f"{name}.ipynb"
         nbformat.write(build(), path)
         print(path)
@@ -222,7 +242,7 @@ def expected() -> dict[str, nbformat.NotebookNode]:
     """Return every workbook as the generator writes it (a test compares them)."""
     return {name: build() for name, build in (("connection", connection), ("quick", quick),
                                              ("own-module", own_module),
-                                             ("caseload", caseload))}
+                                             ("caseload", caseload), ("form", form))}
 
 
 if __name__ == "__main__":

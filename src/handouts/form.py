@@ -1,0 +1,317 @@
+"""The form for therapists who do not write Python (``handouts app``, or in JupyterLab).
+
+Every client field as a widget, the practice file shown, problems listed one line per
+field as you type, a Build button that writes ``clients/<client_id>.yaml`` (never the
+password) and builds it exactly as ``handouts build`` does, and a large page view.
+
+The logic lives here; ``workbooks/form.ipynb`` is one cell: ``handouts.form.show(folder)``.
+:class:`Form` can be driven without a browser (set widget values, call :meth:`build`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import html
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .content import LIST_OF_KIND, load_library
+from .errors import HandoutsError
+from .files import atomic_write
+from .profile import inherit_practice, read_practice, validate
+from .resources import examples_dir
+
+AUDIENCES = ("auto", "couple", "individual", "group")
+KIND_OF_LIST = {name: kind for kind, name in LIST_OF_KIND.items()}
+_LINE = "font-size:15px;line-height:1.5"
+
+
+def _ids(text: str) -> list[str]:
+    return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
+
+
+class Form:
+    """The client form. *folder* is the practice folder (``practice.yaml``, ``clients/``)."""
+
+    def __init__(self, folder: str | Path = ".") -> None:
+        import ipywidgets as w
+
+        self.w = w
+        self.folder = Path(folder).resolve()
+        practice = self.folder / "practice.yaml"
+        self.practice_path = practice if practice.is_file() else examples_dir() / "practice.yaml"
+        self.practice = read_practice(self.practice_path)
+        self.library = load_library(self.practice.get("practice_library") or None,
+                                    self.practice.get("language", "en"))
+        self.pdf_path: Path | None = None
+        self.page = 1
+        self.pages = 0
+        full = w.Layout(width="100%")
+        style = {"description_width": "140px"}
+
+        def text(label: str, placeholder: str = "", **kw: Any) -> Any:
+            box = w.Text(description=label, placeholder=placeholder, style=style,
+                         layout=full, **kw)
+            box.observe(self._changed, "value")
+            return box
+
+        self.client_id = text("Client id", "a pseudonym such as c-1042, never a name")
+        self.session_date = text("Session date", "YYYY-MM-DD",
+                                 value=dt.date.today().isoformat())
+        self.therapist = text("Therapist", self.practice.get("therapist", ""))
+        self.partner_rows: list[tuple[Any, Any, Any]] = []
+        self.partner_box = w.VBox()
+        add_partner = w.Button(description="Add a partner", icon="plus")
+        add_partner.on_click(lambda _: self.add_partner())
+        self.note = w.Textarea(description="Personal note", placeholder="Markdown; prints "
+                               "as text", style=style, layout=w.Layout(width="100%",
+                                                                     height="120px"))
+        self.note.observe(self._changed, "value")
+        self.section_rows: list[tuple[Any, Any, Any, Any]] = []
+        self.section_box = w.VBox()
+        add_section = w.Button(description="Add your own section", icon="plus")
+        add_section.on_click(lambda _: self.add_section())
+        self.topics = text("Topics", "e.g. connection (adds its recommended modules)")
+        self.lists = {name: text(name.capitalize(), "ids separated by commas")
+                      for name in KIND_OF_LIST}
+        legends = []
+        for name, kind in KIND_OF_LIST.items():
+            items = "".join(f"<li><code>{html.escape(m.id)}</code> "
+                            f"{html.escape(str(m.title))}</li>"
+                            for m in self.library.of_kind(kind))
+            legends.append(w.HTML(f"<details><summary>{name.capitalize()}: ids and titles"
+                                  f"</summary><ul style='columns:2;{_LINE}'>{items}</ul>"
+                                  "</details>"))
+        self.audience = w.Dropdown(options=AUDIENCES, value="auto", description="Reader",
+                                   style=style)
+        paper = self.practice.get("paper", "letter")
+        self.paper = w.Dropdown(options=("letter", "a4"), value=paper, description="Paper",
+                                style=style)
+        self.large_print = w.Checkbox(value=bool(self.practice.get("large_print", False)),
+                                      description="Large print")
+        self.fillable = w.Checkbox(value=bool(self.practice.get("fillable", False)),
+                                   description="Fillable on a tablet")
+        self.cards = w.Checkbox(value=bool(self.practice.get("cards", False)),
+                                description="Cut-out cards")
+        self.password = w.Password(description="PDF password", placeholder="optional; "
+                                   "never saved", style=style)
+        for widget in (self.audience, self.paper, self.large_print, self.fillable,
+                       self.cards):
+            widget.observe(self._changed, "value")
+        self.problems_html = w.HTML(layout=full)
+        self.build_button = w.Button(description="Build the handout", button_style="primary",
+                                     icon="file-pdf", layout=w.Layout(width="240px",
+                                                                      height="44px"))
+        self.build_button.on_click(lambda _: self.build())
+        self.status = w.HTML()
+        self.image = w.Image(format="png", layout=w.Layout(border="1px solid #ccc"))
+        self.previous = w.Button(description="Previous page", icon="arrow-left")
+        self.next = w.Button(description="Next page", icon="arrow-right")
+        self.previous.on_click(lambda _: self.show_page(self.page - 1))
+        self.next.on_click(lambda _: self.show_page(self.page + 1))
+        self.zoom = w.IntSlider(value=800, min=400, max=1400, step=100,
+                                description="Zoom (px)", style=style)
+        self.zoom.observe(lambda _: self.show_page(self.page), "value")
+        self.page_label = w.HTML()
+        self.viewer = w.VBox([w.HBox([self.previous, self.page_label, self.next, self.zoom]),
+                              self.image], layout=w.Layout(display="none"))
+        heading = (f"<div style='{_LINE}'><b>Practice</b> "
+                   f"({html.escape(str(self.practice_path))}): "
+                   f"{html.escape(str(self.practice.get('practice_name', '')))} · "
+                   f"{html.escape(str(self.practice.get('practice_contact', '')))} · "
+                   f"paper {html.escape(str(paper))}</div>")
+        self.widget = w.VBox([
+            w.HTML(heading), self.client_id, self.session_date, self.therapist,
+            w.HTML("<b>Partners</b> (names or initials, pronouns optional)"),
+            self.partner_box, add_partner, self.note,
+            w.HTML("<b>What to include</b>"), self.topics, *self.lists.values(), *legends,
+            w.HTML("<b>Your own sections</b>"), self.section_box, add_section,
+            w.HTML("<b>Print</b>"), self.audience, self.paper,
+            w.HBox([self.large_print, self.fillable, self.cards]), self.password,
+            self.problems_html, self.build_button, self.status, self.viewer,
+        ], layout=w.Layout(max_width="1500px"))
+        self.add_partner()
+        self._changed()
+
+    # rows -------------------------------------------------------------------------
+    def add_partner(self, name: str = "", pronouns: str = "") -> None:
+        w = self.w
+        name_box = w.Text(value=name, placeholder="name or initials",
+                          layout=w.Layout(width="260px"))
+        pronoun_box = w.Text(value=pronouns, placeholder="pronouns (optional)",
+                             layout=w.Layout(width="200px"))
+        remove = w.Button(description="Remove", icon="times", layout=w.Layout(width="110px"))
+        row = (name_box, pronoun_box, remove)
+        remove.on_click(lambda _: self._remove(self.partner_rows, row))
+        for box in (name_box, pronoun_box):
+            box.observe(self._changed, "value")
+        self.partner_rows.append(row)
+        self._layout()
+
+    def add_section(self, title: str = "", text: str = "", after: str = "end") -> None:
+        w = self.w
+        title_box = w.Text(value=title, placeholder="section title",
+                           layout=w.Layout(width="360px"))
+        after_box = w.Text(value=after, placeholder="after: a chosen id, start or end",
+                           layout=w.Layout(width="260px"))
+        text_box = w.Textarea(value=text, placeholder="Markdown",
+                              layout=w.Layout(width="100%", height="90px"))
+        remove = w.Button(description="Remove", icon="times", layout=w.Layout(width="110px"))
+        row = (title_box, after_box, text_box, remove)
+        remove.on_click(lambda _: self._remove(self.section_rows, row))
+        for box in row[:3]:
+            box.observe(self._changed, "value")
+        self.section_rows.append(row)
+        self._layout()
+
+    def _remove(self, rows: list, row: tuple) -> None:
+        if row in rows:
+            rows.remove(row)
+        self._layout()
+        self._changed()
+
+    def _layout(self) -> None:
+        w = self.w
+        self.partner_box.children = [w.HBox(list(r)) for r in self.partner_rows]
+        self.section_box.children = [w.VBox([w.HBox([r[0], r[1], r[3]]), r[2]])
+                                     for r in self.section_rows]
+
+    # values -----------------------------------------------------------------------
+    def values(self) -> dict[str, Any]:
+        """The profile this form describes, as it is saved (no password)."""
+        local = self.practice_path == self.folder / "practice.yaml"
+        data: dict[str, Any] = {"practice": "../practice.yaml" if local
+                                else str(self.practice_path)}
+        data["client_id"] = self.client_id.value.strip()
+        data["partners"] = [
+            {"name": n.value.strip(), **({"pronouns": p.value.strip()} if p.value.strip()
+                                         else {})}
+            for n, p, _ in self.partner_rows if n.value.strip() or p.value.strip()]
+        data["session_date"] = self.session_date.value.strip()
+        if self.therapist.value.strip():
+            data["therapist"] = self.therapist.value.strip()
+        data["topics"] = _ids(self.topics.value)
+        for name, box in self.lists.items():
+            data[name] = _ids(box.value)
+        if self.note.value.strip():
+            data["note"] = self.note.value.strip() + "\n"
+        sections = [{"title": t.value.strip(), "text": x.value.strip(),
+                     "after": a.value.strip() or "end"}
+                    for t, a, x, _ in self.section_rows if t.value.strip() or x.value.strip()]
+        if sections:
+            data["own_sections"] = sections
+        data["audience"] = self.audience.value
+        data["paper"] = self.paper.value
+        data["large_print"] = bool(self.large_print.value)
+        data["fillable"] = bool(self.fillable.value)
+        data["cards"] = bool(self.cards.value)
+        return data
+
+    def problems(self) -> list[str]:
+        """One line per problem with the current values; empty when it can be built."""
+        lines = []
+        for name, kind in KIND_OF_LIST.items():
+            valid = self.library.ids(kind)
+            for module_id in _ids(self.lists[name].value):
+                if module_id not in valid:
+                    close = difflib.get_close_matches(module_id, valid, n=1, cutoff=0.6)
+                    hint = f" (did you mean {close[0]!r}?)" if close else ""
+                    lines.append(f"{name}: unknown id {module_id!r}{hint}")
+        try:
+            self._profile()
+        except HandoutsError as exc:
+            for problem in exc.problems:
+                line = str(problem)
+                if "unknown" in line and any(line.startswith(n) for n in KIND_OF_LIST):
+                    continue
+                lines.append(line)
+        return list(dict.fromkeys(lines))
+
+    def _profile(self):
+        data = self.values()
+        raw = inherit_practice(data, self.folder / "clients", "form")
+        if self.password.value:
+            raw["password"] = self.password.value
+        return validate(raw, file=None)
+
+    def _changed(self, _change: Any = None) -> None:
+        lines = self.problems()
+        self.problems_html.value = "".join(
+            f"<div style='color:#a01818;{_LINE}'>{html.escape(line)}</div>" for line in lines)
+
+    # build and view ---------------------------------------------------------------
+    def save(self) -> Path:
+        """Write ``clients/<client_id>.yaml`` (0600, never the password); return its path."""
+        data = self.values()
+        path = self.folder / "clients" / f"{data['client_id']}.yaml"
+        text = ("# Written by the handouts form. `handouts build` builds it.\n"
+                + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+        return atomic_write(path, text.encode("utf-8"))
+
+    def build(self) -> Path | None:
+        """Check, save the profile, build the PDF as ``handouts build`` does, show page 1."""
+        from .build import build
+
+        lines = self.problems()
+        self._changed()
+        if lines:
+            self.status.value = (f"<b style='{_LINE}'>Not built: fix the lines above "
+                                 "first.</b>")
+            return None
+        self.status.value = f"<span style='{_LINE}'>Building…</span>"
+        self.build_button.disabled = True
+        try:
+            profile_path = self.save()
+            self.pdf_path = build(profile_path, self.folder / "output",
+                                  password=self.password.value)
+        except HandoutsError as exc:
+            self.status.value = (f"<b style='color:#a01818;{_LINE}'>"
+                                 f"{html.escape(str(exc))}</b>")
+            return None
+        finally:
+            self.build_button.disabled = False
+        rel = self.pdf_path.relative_to(self.folder) if self.pdf_path.is_relative_to(
+            self.folder) else self.pdf_path
+        self.status.value = (f"<span class='handouts-built' style='{_LINE}'>Built "
+                             f"<code>{html.escape(str(rel))}</code> from "
+                             f"<code>clients/{html.escape(profile_path.name)}</code></span>")
+        self.viewer.layout.display = "flex"
+        self.show_page(1)
+        return self.pdf_path
+
+    def show_page(self, number: int) -> None:
+        """Show page *number* of the built PDF at the zoom width."""
+        from .preview import preview
+
+        if self.pdf_path is None:
+            return
+        shown = preview(self.pdf_path, pages=[max(1, number)], width=self.zoom.value,
+                        password=self.password.value or None)
+        self.pages = shown.total
+        if not shown.images:
+            return
+        self.page = shown.pages[0]
+        self.image.value = shown.images[0]
+        self.image.layout.width = f"{self.zoom.value}px"
+        self.page_label.value = (f"<span class='handouts-page' style='font-size:16px;"
+                                 f"padding:0 12px'>page {self.page} of {self.pages}</span>")
+        self.previous.disabled = self.page <= 1
+        self.next.disabled = self.page >= self.pages
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def show(folder: str | Path = ".") -> Form | None:
+    """Return the form where a person is looking; under papermill, say so and do nothing."""
+    from .preview import in_front_end
+
+    if not in_front_end():
+        print("Form skipped: no front end (papermill or nbclient).")
+        return None
+    return Form(folder)
