@@ -191,6 +191,48 @@ def check(files: tuple[Path, ...], practice_library: Path | None) -> None:
     click.echo(f"ok: library, templates{f' and {len(files)} profile(s)' if files else ''}")
 
 
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def init(folder: Path) -> None:
+    """Create a practice folder: workbooks, an example practice.yaml, clients/."""
+    from .lab import init_folder
+
+    for path in init_folder(folder):
+        click.echo(f"created {path}")
+    click.echo(f"next: edit {folder / 'practice.yaml'}, then `handouts app {folder}`")
+
+
+def _serve(folder: Path, command: str, port: int, browser: bool) -> None:
+    from .lab import serve
+
+    server = serve(folder, command, port=port, browser=browser)
+    try:
+        code = server.wait()
+    except KeyboardInterrupt:
+        server.terminate()
+        code = server.wait()
+    if code:
+        raise SystemExit(code)
+
+
+@cli.command()
+@click.argument("folder", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--port", default=0, type=click.IntRange(0, 65535), help="Port (default 8888).")
+@click.option("--no-browser", is_flag=True, help="Do not open a browser.")
+def lab(folder: Path, port: int, no_browser: bool) -> None:
+    """Open JupyterLab on a practice folder (created on first use), local and private."""
+    _serve(folder, "lab", port, not no_browser)
+
+
+@cli.command()
+@click.argument("folder", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--port", default=0, type=click.IntRange(0, 65535), help="Port (default 8866).")
+@click.option("--no-browser", is_flag=True, help="Do not open a browser.")
+def app(folder: Path, port: int, no_browser: bool) -> None:
+    """Open the client form (Voilà) on a practice folder, local and token-protected."""
+    _serve(folder, "app", port, not no_browser)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI with *argv*; return the exit status instead of raising SystemExit."""
     try:
