@@ -220,8 +220,14 @@ class Form:
                     close = difflib.get_close_matches(module_id, valid, n=1, cutoff=0.6)
                     hint = f" (did you mean {close[0]!r}?)" if close else ""
                     lines.append(f"{name}: unknown id {module_id!r}{hint}")
+        date = self.session_date.value.strip()
         try:
-            self._profile()
+            dt.date.fromisoformat(date)
+        except ValueError:
+            lines.append(f"session_date: {date!r} is not a date like 2026-11-24")
+            date = ""
+        try:
+            self._profile(**({} if date else {"session_date": dt.date.today().isoformat()}))
         except HandoutsError as exc:
             for problem in exc.problems:
                 line = str(problem)
@@ -230,8 +236,8 @@ class Form:
                 lines.append(line)
         return list(dict.fromkeys(lines))
 
-    def _profile(self):
-        data = self.values()
+    def _profile(self, **override: Any):
+        data = {**self.values(), **override}
         raw = inherit_practice(data, self.folder / "clients", "form")
         if self.password.value:
             raw["password"] = self.password.value

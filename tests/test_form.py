@@ -1,0 +1,106 @@
+"""The client form (handouts app), driven without a browser: the widgets a therapist fills."""
+
+from __future__ import annotations
+
+import stat
+
+import pypdf
+import pytest
+
+pytest.importorskip("ipywidgets")
+
+from handouts.form import Form  # noqa: E402
+from handouts.lab import init_folder  # noqa: E402
+from handouts.profile import load_profile  # noqa: E402
+
+
+@pytest.fixture
+def form(tmp_path):
+    folder = tmp_path / "practice"
+    init_folder(folder)
+    text = (folder / "practice.yaml").read_text()
+    (folder / "practice.yaml").write_text(
+        text.replace("Harbor Light Couples Therapy", "Tidewater Practice")
+            .replace("paper: letter", "paper: a4"))
+    return Form(folder)
+
+
+def _fill(form, name="Oona", client_id="c-1042"):
+    form.client_id.value = client_id
+    form.partner_rows[0][0].value = name
+    form.partner_rows[0][1].value = "she/her"
+    form.add_partner("No")
+    form.session_date.value = "2026-11-24"
+    form.lists["modules"].value = "barometer"
+    form.lists["rituals"].value = "six-second-kiss"
+    form.note.value = "Start with **one** ritual."
+
+
+def test_the_practice_file_is_loaded_and_shown(form):
+    heading = form.widget.children[0].value
+    assert "Tidewater Practice" in heading and "paper a4" in heading
+    assert form.paper.value == "a4"
+
+
+def test_a_module_typo_shows_unknown_id_at_once(form):
+    _fill(form)
+    form.lists["modules"].value = "barometr, emotional-safety"
+    shown = form.problems_html.value
+    assert "modules: unknown id &#x27;barometr&#x27; (did you mean &#x27;barometer&#x27;?)" \
+        in shown
+    assert shown.count("<div") == 1  # one line, for that field only
+
+
+def test_each_problem_is_one_line_naming_its_field(form):
+    form.client_id.value = "Oona Smith"
+    form.session_date.value = "next tuesday"
+    lines = form.problems()
+    assert any(line.startswith("client_id:") for line in lines)
+    assert any(line.startswith("session_date:") for line in lines)
+    assert any(line.startswith("partners:") for line in lines)
+    assert all("\n" not in line and "Oona" not in line for line in lines)
+
+
+def test_removing_a_partner_row_removes_it_from_the_profile(form):
+    _fill(form)
+    assert [p["name"] for p in form.values()["partners"]] == ["Oona", "No"]
+    form.partner_rows[1][2].click()
+    assert [p["name"] for p in form.values()["partners"]] == ["Oona"]
+
+
+def test_build_writes_a_profile_that_handouts_build_accepts_and_shows_the_pages(form):
+    _fill(form)
+    form.add_section("A plan for this week", "Walk on Sunday.", "end")
+    form.cards.value = True
+    form.password.value = "s3cret-pw"
+    pdf_path = form.build()
+    assert pdf_path is not None, form.status.value
+    saved = form.folder / "clients" / "c-1042.yaml"
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    text = saved.read_text()
+    assert "s3cret-pw" not in text and "password" not in text
+    profile = load_profile(saved)
+    assert [p.name for p in profile.partners] == ["Oona", "No"]  # "No" stays a name
+    assert profile.practice_name == "Tidewater Practice" and profile.paper == "a4"
+    assert profile.own_sections[0].title == "A plan for this week" and profile.cards
+    reader = pypdf.PdfReader(pdf_path)
+    assert reader.is_encrypted
+    reader.decrypt("s3cret-pw")
+    words = " ".join(page.extract_text() for page in reader.pages)
+    assert "Oona" in words and "Tidewater Practice" in words
+    assert (pdf_path.parent / pdf_path.name.replace(".pdf", ".ipynb")).is_file()
+    assert "s3cret-pw" not in (pdf_path.with_suffix(".ipynb")).read_text()
+    assert form.page_label.value.endswith(f"page 1 of {len(reader.pages)}</span>")
+    assert form.image.value[:8] == b"\x89PNG\r\n\x1a\n"
+    form.next.click()
+    assert f"page 2 of {len(reader.pages)}" in form.page_label.value
+    assert form.previous.disabled is False
+
+
+def test_build_with_a_problem_writes_nothing(form):
+    _fill(form)
+    form.lists["rituals"].value = "six-second-kis"
+    assert form.build() is None
+    assert "fix the lines above" in form.status.value
+    assert not list((form.folder / "clients").glob("*.yaml"))
+    assert not list((form.folder / "output").rglob("*.pdf"))
