@@ -315,9 +315,11 @@ class Form:
 
 def show(folder: str | Path = ".") -> Form | None:
     """Return the form where a person is looking; under papermill, say so and do nothing."""
+    import os
+
     from .preview import in_front_end
 
-    if not in_front_end():
+    if not (in_front_end() or os.environ.get("VOILA_BASE_URL") is not None):
         print("Form skipped: no front end (papermill or nbclient).")
         return None
     return Form(folder)

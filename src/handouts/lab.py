@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -129,8 +128,8 @@ def _text(source: Any) -> str:
     return "".join(source) if isinstance(source, list) else str(source)
 
 
-def _server_env(folder: Path) -> dict[str, str]:
-    env = dict(os.environ)
+def _server_env(extra: dict[str, str] | None) -> dict[str, str]:
+    env = {**os.environ, **(extra or {})}
     env["JUPYTER_TOKEN"] = env.get("HANDOUTS_TOKEN") or secrets.token_urlsafe(24)
     env.pop("HANDOUTS_TOKEN", None)
     return env
@@ -146,15 +145,15 @@ def lab_command(folder: Path, port: int = 0, browser: bool = True) -> list[str]:
             "--ServerApp.allow_remote_access=False", "--LabApp.news_url=",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             f"--ContentsManager.pre_save_hook={HOOK}",
+            *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
             *([] if browser else ["--no-browser"])]
 
 
 def app_command(folder: Path, port: int = 0, browser: bool = True) -> list[str]:
     """The command line for Voilà serving *folder*/form.ipynb (127.0.0.1, token)."""
     return [sys.executable, "-m", "voila", str(folder / "form.ipynb"),
-            "--Voila.ip=127.0.0.1", f"--port={port or 8866}", "--token",
+            "--Voila.ip=127.0.0.1", f"--port={port or 8866}",
             f"--Voila.root_dir={folder}", "--VoilaConfiguration.show_tracebacks=False",
-            "--Voila.tornado_settings={'headers': {'Referrer-Policy': 'no-referrer'}}",
             *([] if browser else ["--no-browser"])]
 
 
@@ -170,6 +169,6 @@ def serve(folder: str | Path, command: str, port: int = 0, browser: bool = True,
     argv = (lab_command if command == "lab" else app_command)(folder, port, browser)
     old = os.umask(0o077)
     try:
-        return subprocess.Popen(argv, cwd=folder, env={**_server_env(folder), **(env or {})})
+        return subprocess.Popen(argv, cwd=folder, env=_server_env(env))
     finally:
         os.umask(old)
