@@ -120,3 +120,154 @@ def test_run_all_in_jupyterlab_shows_the_preview_and_writes_the_pdf(lab, tmp_pat
 
     assert thumbnails == len(pypdf.PdfReader(str(pdfs[0])).pages)  # every page, in a lab
     assert errors == 0
+
+
+def _browser(p):
+    return p.chromium.launch(
+        executable_path=CHROMIUM,
+        args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update",
+              "--disable-sync"])
+
+
+def _wait_for_server(server, url: str) -> None:
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                pytest.fail(f"server did not start within 90 s ({url.split('?')[0]})")
+            time.sleep(0.5)
+
+
+def private_env(tmp_path) -> dict[str, str]:
+    home = tmp_path / "home"
+    env = {"HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / "config"),
+           "JUPYTER_DATA_DIR": str(home / "data"), "JUPYTER_RUNTIME_DIR": str(home / "run"),
+           "HANDOUTS_TOKEN": "e2e-token"}
+    os.environ.pop("HANDOUTS_FRONT_END", None)
+    return env
+
+
+@pytest.fixture
+def practice_lab(tmp_path):
+    """`handouts lab FOLDER` as a therapist starts it: a new practice folder, the save hook."""
+    missing = _missing()
+    if missing:
+        if REQUIRED:
+            pytest.fail(f"end-to-end test cannot run: {missing}")
+        pytest.skip(missing)
+    from handouts.lab import serve
+
+    folder = tmp_path / "practice"
+    port = _free_port()
+    server = serve(folder, "lab", port=port, browser=False, env=private_env(tmp_path))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_server(server, f"{base}/api/status?token=e2e-token")
+        yield base, "e2e-token", folder
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def _pdf_words(path: Path) -> str:
+    import pypdf
+
+    return " ".join(page.extract_text() for page in pypdf.PdfReader(str(path)).pages)
+
+
+def test_a_therapist_edits_runs_reruns_and_saves_in_handouts_lab(practice_lab, tmp_path):
+    """Edit the client name, Run All; run the print cell alone after changing the
+    parameters (refused, one line); break the parameters cell (one sentence, no PDF for the
+    wrong client); save: the workbook and its checkpoint hold no client data."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
+
+    base, token, folder = practice_lab
+    pdf = folder / "output" / "sample-couple" / "2026-11-24-connection.pdf"
+    with sync_playwright() as p:
+        browser = _browser(p)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{base}/lab/tree/connection.ipynb?token={token}")
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
+                                   timeout=90_000)
+            params = page.locator(".jp-CodeCell").filter(has_text="# Parameters of this handout")
+            printer = page.locator(".jp-CodeCell").filter(has_text="session.write(handout)")
+
+            def append_to_parameters(line: str) -> None:
+                params.locator(".cm-content").click()
+                page.keyboard.press("Control+End")
+                page.keyboard.insert_text("\n" + line)
+
+            def run_all(wait_for: str) -> None:
+                for attempt in range(3):  # the menu bar can swallow a click while Lab settles
+                    page.click("li[role='menuitem'] >> text=Run")
+                    page.click("li[role='menuitem'] >> text=Run All Cells")
+                    try:
+                        page.wait_for_selector(wait_for, timeout=90_000)
+                        return
+                    except PlaywrightTimeout:
+                        if attempt == 2:
+                            raise
+
+            # 1. Edit the parameters (the client's name), Run All: the PDF names her.
+            append_to_parameters('partners = [{"name": "Wren Okafor"}]\nnote = "See you soon."')
+            run_all(".handouts-preview img")
+            assert "Wren Okafor" in _pdf_words(pdf)
+            assert "Alex" not in _pdf_words(pdf)
+            first = pdf.read_bytes()
+
+            # 2. Change the parameters, run that cell alone, then only the print cell.
+            append_to_parameters('partners = [{"name": "Ivo Marsh"}]')
+            params.locator(".cm-content").click()
+            page.keyboard.press("Control+Enter")
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+            printer.locator(".cm-content").click()
+            page.keyboard.press("Control+Enter")
+            refusal = printer.locator(".jp-OutputArea-output").filter(has_text="run all cells")
+            refusal.wait_for(timeout=60_000)
+            shown = refusal.inner_text().strip()
+            assert "parameters cell ran again" in shown and "\n" not in shown
+            assert "Traceback" not in printer.inner_text()
+            assert pdf.read_bytes() == first  # not rebuilt, for anyone
+
+            # 3. A syntax error in the parameters cell: one plain sentence, no PDF for Ivo.
+            append_to_parameters('partners = [{"name": "Quill"')
+            run_all(".jp-CodeCell .jp-OutputArea-output:has-text('put text in quotes')")
+            sentence = page.locator(".jp-OutputArea-output").filter(
+                has_text="put text in quotes").first
+            sentence.scroll_into_view_if_needed()
+            page.mouse.wheel(0, -250)
+            page.screenshot(path=str(tmp_path / "lab.png"))
+            if os.environ.get("HANDOUTS_SCREENSHOTS"):
+                shutil.copy(tmp_path / "lab.png", Path(os.environ["HANDOUTS_SCREENSHOTS"]))
+            shown = sentence.inner_text().strip()
+            assert "parameters cell: line 32:" in shown and "\n" not in shown
+            assert "Traceback" not in page.locator(".jp-Notebook").inner_text()
+            assert pdf.read_bytes() == first
+            assert not any("Quill" in _pdf_words(p) or "Ivo" in _pdf_words(p)
+                           for p in (folder / "output").rglob("*.pdf"))
+
+            # 4. Save: no outputs, no client parameters, in the file and its checkpoint.
+            page.keyboard.press("Control+s")
+            checkpoint = folder / ".ipynb_checkpoints" / "connection-checkpoint.ipynb"
+            deadline = time.monotonic() + 30
+            while not checkpoint.exists() and time.monotonic() < deadline:
+                time.sleep(0.5)
+        finally:
+            browser.close()
+    import stat
+
+    for saved in (folder / "connection.ipynb", checkpoint):
+        text = saved.read_text()
+        for name in ("Wren", "Ivo", "Quill", "image/png"):
+            assert name not in text, f"{saved.name} holds {name}"
+        assert stat.S_IMODE(saved.stat().st_mode) == 0o600, saved
+    assert stat.S_IMODE(pdf.stat().st_mode) == 0o600

@@ -1,0 +1,116 @@
+"""End to end: `handouts app` (Voilà) in headless Chromium, as a therapist uses the form.
+
+Fill the form, see "unknown id" for a typo at once, build, page through the large view,
+then check the PDF and the saved profile. Skips like tests/test_lab_e2e.py.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+from test_lab_e2e import _browser, _free_port, _missing, _pdf_words, _wait_for_server, private_env
+
+from handouts.profile import load_profile
+
+REQUIRED = os.environ.get("HANDOUTS_REQUIRE_E2E") == "1"
+
+
+@pytest.fixture
+def app(tmp_path):
+    missing = _missing()
+    try:
+        import voila  # noqa: F401
+    except ImportError:
+        missing = missing or "pip install '.[e2e]' (voila missing)"
+    if missing:
+        if REQUIRED:
+            pytest.fail(f"end-to-end test cannot run: {missing}")
+        pytest.skip(missing)
+    from handouts.lab import serve
+
+    folder = tmp_path / "practice"
+    port = _free_port()
+    server = serve(folder, "app", port=port, browser=False, env=private_env(tmp_path))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_server(server, f"{base}/api/status?token=e2e-token")
+        yield base, "e2e-token", folder
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def test_the_app_refuses_a_visitor_without_the_token(app):
+    import urllib.error
+    import urllib.request
+
+    base, _, _ = app
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(f"{base}/", timeout=30)
+    assert caught.value.code in (401, 403)
+
+
+def test_a_therapist_fills_the_form_builds_and_reads_the_pages(app, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    base, token, folder = app
+    with sync_playwright() as p:
+        browser = _browser(p)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.goto(f"{base}/?token={token}")
+            page.wait_for_selector("button:has-text('Build the handout')", timeout=120_000)
+            assert "Harbor Light Couples Therapy" in page.inner_text("body")  # the practice
+
+            def field(label: str):
+                return page.locator(f".widget-text:has(label:text-is('{label}')) input")
+
+            field("Client id").fill("c-2001")
+            field("Session date").fill("2026-12-01")
+            page.locator("input[placeholder='name or initials']").first.fill("Marisol")
+            page.locator("input[placeholder='pronouns (optional)']").first.fill("she/her")
+            page.click("button:has-text('Add a partner')")
+            page.locator("input[placeholder='name or initials']").nth(1).fill("On")
+            field("Rituals").fill("six-second-kiss")
+            field("Modules").fill("barometr")
+            page.get_by_text("unknown id 'barometr' (did you mean 'barometer'?)").wait_for()
+            field("Modules").fill("barometer")
+            page.get_by_text("unknown id 'barometr'").wait_for(state="detached")
+            page.locator("textarea[placeholder^='Markdown; prints']").fill("See you on Monday.")
+            page.locator("input[type='password']").fill("pw-never-saved")
+            page.click("button:has-text('Build the handout')")
+            page.wait_for_selector(".handouts-built", timeout=180_000)
+            page.wait_for_selector(".handouts-page:has-text('page 1 of')")
+            page.click("button:has-text('Next page')")
+            page.wait_for_selector(".handouts-page:has-text('page 2 of')")
+            page.locator(".handouts-built").scroll_into_view_if_needed()
+            page.screenshot(path=str(tmp_path / "app.png"), full_page=False)
+            if os.environ.get("HANDOUTS_SCREENSHOTS_APP"):
+                shutil.copy(tmp_path / "app.png", Path(os.environ["HANDOUTS_SCREENSHOTS_APP"]))
+            shown = page.locator(".widget-image img, img.widget-image").first
+            assert shown.bounding_box()["width"] >= 700  # large enough to read
+        finally:
+            browser.close()
+    saved = folder / "clients" / "c-2001.yaml"
+    assert "pw-never-saved" not in saved.read_text()
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    profile = load_profile(saved)  # what `handouts build` reads
+    assert [p.name for p in profile.partners] == ["Marisol", "On"]
+    assert profile.modules == ("barometer",) and profile.rituals == ("six-second-kiss",)
+    pdf = folder / "output" / "c-2001" / "2026-12-01-connection.pdf"
+    import pypdf
+
+    reader = pypdf.PdfReader(str(pdf))
+    assert reader.is_encrypted and reader.decrypt("pw-never-saved")
+    words = " ".join(page.extract_text() for page in reader.pages)
+    assert "Marisol" in words and "Harbor Light Couples Therapy" in words
+    assert "pw-never-saved" not in pdf.with_suffix(".ipynb").read_text()
+    assert _pdf_words  # shared helper
