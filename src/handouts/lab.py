@@ -149,10 +149,16 @@ def lab_command(folder: Path, port: int = 0, browser: bool = True) -> list[str]:
             *([] if browser else ["--no-browser"])]
 
 
-def app_command(folder: Path, port: int = 0, browser: bool = True) -> list[str]:
-    """The command line for Voilà serving *folder*/form.ipynb (127.0.0.1, token)."""
+def app_command(folder: Path, port: int = 0, browser: bool = True,
+                token: str = "") -> list[str]:
+    """The command line for Voilà serving *folder*/form.ipynb (127.0.0.1, token).
+
+    Voilà ignores JUPYTER_TOKEN: without *token* it makes its own (``--token``) and opens
+    the browser with it.
+    """
     return [sys.executable, "-m", "voila", str(folder / "form.ipynb"),
             "--Voila.ip=127.0.0.1", f"--port={port or 8866}",
+            f"--Voila.token={token}" if token else "--token",
             f"--Voila.root_dir={folder}", "--VoilaConfiguration.show_tracebacks=False",
             *([] if browser else ["--no-browser"])]
 
@@ -161,14 +167,19 @@ def serve(folder: str | Path, command: str, port: int = 0, browser: bool = True,
           env: dict[str, str] | None = None) -> subprocess.Popen:
     """Create the practice folder on first use and start Lab or Voilà on it (umask 0077)."""
     folder = Path(folder).resolve()
+    extra_token = (env or {}).get("HANDOUTS_TOKEN")  # tests pass a known token
     if not is_practice_folder(folder):
         for path in init_folder(folder):
             print(f"created {path}")
     elif not (folder / "form.ipynb").exists() and command == "app":
         _private_copy(workbook_path("form"), folder / "form.ipynb")
-    argv = (lab_command if command == "lab" else app_command)(folder, port, browser)
+    env = _server_env(env)
+    if command == "lab":
+        argv = lab_command(folder, port, browser)
+    else:
+        argv = app_command(folder, port, browser, token=(extra_token or ""))
     old = os.umask(0o077)
     try:
-        return subprocess.Popen(argv, cwd=folder, env=_server_env(env))
+        return subprocess.Popen(argv, cwd=folder, env=env)
     finally:
         os.umask(old)
