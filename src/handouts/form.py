@@ -49,7 +49,7 @@ class Form:
         self.pdf_path: Path | None = None
         self.page = 1
         self.pages = 0
-        full = w.Layout(width="100%")
+        full = w.Layout(width="98%")
         style = {"description_width": "140px"}
 
         def text(label: str, placeholder: str = "", **kw: Any) -> Any:
@@ -64,7 +64,8 @@ class Form:
         self.therapist = text("Therapist", self.practice.get("therapist", ""))
         self.partner_rows: list[tuple[Any, Any, Any]] = []
         self.partner_box = w.VBox()
-        add_partner = w.Button(description="Add a partner", icon="plus")
+        add_partner = w.Button(description="Add a partner", icon="plus",
+                               layout=w.Layout(width="auto"))
         add_partner.on_click(lambda _: self.add_partner())
         self.note = w.Textarea(description="Personal note", placeholder="Markdown; prints "
                                "as text", style=style, layout=w.Layout(width="100%",
@@ -72,7 +73,8 @@ class Form:
         self.note.observe(self._changed, "value")
         self.section_rows: list[tuple[Any, Any, Any, Any]] = []
         self.section_box = w.VBox()
-        add_section = w.Button(description="Add your own section", icon="plus")
+        add_section = w.Button(description="Add your own section", icon="plus",
+                               layout=w.Layout(width="auto"))
         add_section.on_click(lambda _: self.add_section())
         self.topics = text("Topics", "e.g. connection (adds its recommended modules)")
         self.lists = {name: text(name.capitalize(), "ids separated by commas")
