@@ -90,7 +90,7 @@ def test_every_problem_is_listed_before_any_work(practice, tmp_path, capsys):
     assert main(["batch", str(path), "-o", str(out)]) == 1
     err = capsys.readouterr().err
     assert "4 problem(s) in the roster; nothing was built" in err
-    line = next(l for l in err.splitlines() if l.startswith(f"{path}: row 2:"))
+    line = next(ln for ln in err.splitlines() if ln.startswith(f"{path}: row 2:"))
     assert line.startswith(f"{path}: row 2: modules[0]: unknown article id 'baromter' (valid: ")
     assert " barometer," in line or "(valid: barometer," in line
     assert f"{path}: row 3: session_date:" in err
