@@ -6,6 +6,7 @@ and sets HANDOUTS_REQUIRE_E2E=1 so a missing piece fails there instead of skippi
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -176,6 +177,30 @@ def practice_lab(tmp_path):
             server.kill()
 
 
+def _built_from_a_profile(folder: Path, out: Path, **changes) -> bytes:
+    """Build the workbook's own parameters, with *changes*, as a profile with the CLI."""
+    import ast
+
+    import yaml
+
+    from handouts.cli import main
+    from handouts.profile import Profile
+
+    notebook = json.loads((folder / "connection.ipynb").read_text())
+    cell = next(c for c in notebook["cells"] if "parameters" in c["metadata"].get("tags", []))
+    values = {node.target.id: ast.literal_eval(node.value)
+              for node in ast.parse("".join(cell["source"])).body
+              if isinstance(node, ast.AnnAssign) and node.value is not None}
+    fields = set(Profile.model_fields)  # the cell also holds workbook-only settings
+    values = {k: v for k, v in {**values, **changes}.items() if v is not None and k in fields}
+    values["practice"] = str(folder / "practice.yaml")
+    profile = out / "client.yaml"
+    out.mkdir()
+    profile.write_text(yaml.safe_dump(values, allow_unicode=True), encoding="utf-8")
+    assert main(["build", str(profile), "-o", str(out), "--no-record"]) == 0
+    return next(out.rglob("*.pdf")).read_bytes()
+
+
 def _pdf_words(path: Path) -> str:
     import pypdf
 
@@ -223,6 +248,9 @@ def test_a_therapist_edits_runs_reruns_and_saves_in_handouts_lab(practice_lab, t
             assert "Wren Okafor" in _pdf_words(pdf)
             assert "Alex" not in _pdf_words(pdf)
             first = pdf.read_bytes()
+            # The same client through `handouts build` gives the very same PDF.
+            assert _built_from_a_profile(folder, partners=[{"name": "Wren Okafor"}],
+                                         note="See you soon.", out=tmp_path / "b") == first
 
             # 2. Change the parameters, run that cell alone, then only the print cell.
             append_to_parameters('partners = [{"name": "Ivo Marsh"}]')
