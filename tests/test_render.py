@@ -130,7 +130,7 @@ def test_both_templates_give_each_partner_their_own_fields(template):
         assert {f"six-second-kiss.p{k}.day-{d}" for d in range(1, 8)} <= names
         assert f"six-second-kiss.p{k}.prompt-1" in names
     assert not any(".p3." in n for n in names)
-    assert 'content="handouts-form-schema-2"' in html
+    assert 'content="handouts-form-schema-2 handouts-id-' in html
 
 
 def test_choice_fields_are_named_by_column_in_every_language():

@@ -32,6 +32,21 @@ class Handout:
     own_after: Mapping[str, tuple[OwnSection, ...]] = field(default_factory=dict)
 
     @property
+    def form_id(self) -> str:
+        """Return the id printed in the PDF, by which a filled copy is read back.
+
+        It depends on the client's pseudonymous id, the date, the language and the
+        worksheets (with their versions), so every door builds the same id; it holds
+        no name.
+        """
+        import hashlib
+
+        parts = [self.profile.client_id, self.profile.session_date.isoformat(),
+                 self.profile.language,
+                 *(f"{w.id}@{w.version}" for w in self.worksheets)]
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
+
+    @property
     def sections(self) -> list[Module]:
         """Return the chosen modules in reading order."""
         return [*self.articles, *self.worksheets, *self.scripts]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .errors import HandoutsError
+from .errors import HandoutsError, HarvestError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -231,6 +231,98 @@ def lab(folder: Path, port: int, no_browser: bool) -> None:
 def app(folder: Path, port: int, no_browser: bool) -> None:
     """Open the client form (Voilà) on a practice folder, local and token-protected."""
     _serve(folder, "app", port, not no_browser)
+
+
+_OUTPUT = click.option("-o", "--output", "output_dir", default="output", show_default=True,
+                       type=click.Path(file_okay=False, path_type=Path),
+                       help="Output folder the handouts were built into.")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, path_type=Path))
+@_OUTPUT
+@click.option("--password-env", metavar="VAR", help="Open protected PDFs with the password "
+              "in environment variable VAR.")
+@click.option("--ask-password", is_flag=True, help="Ask for the password of protected PDFs.")
+def harvest(files: tuple[Path, ...], output_dir: Path, password_env: str | None,
+            ask_password: bool) -> None:
+    """Read filled handouts (FILES) back into each client's history."""
+    from .harvest import harvest as run_harvest
+
+    password = _password(password_env, False) if password_env else (
+        click.prompt("Password of the PDFs", hide_input=True, err=True) if ask_password
+        else None)
+    results = run_harvest(files, output_dir, password)
+    for result in results:
+        if result.status == "failed":
+            click.echo(f"failed: {result.message}", err=True)
+        else:
+            click.echo(f"{result.status}: {result.file} -> {result.client_id} "
+                       f"({result.message})")
+    if any(r.status == "failed" for r in results):
+        raise SystemExit(1)
+
+
+@cli.command()
+@click.argument("client_id")
+@_OUTPUT
+@click.option("--chart", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also save the practice chart (.png, .svg or .pdf).")
+def progress(client_id: str, output_dir: Path, chart: Path | None) -> None:
+    """Show one client's practice days per ritual per week, and their reflections."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .progress import client_progress, save_chart
+
+    issued, rows, reflections = client_progress(output_dir, client_id)
+    console = Console()
+    assigned = Table(title="Assigned", title_justify="left")
+    for column in ("week of", "rituals"):
+        assigned.add_column(column)
+    for record in issued:
+        assigned.add_row(record["session_date"],
+                         ", ".join(r["id"] for r in record["rituals"]) or "-")
+    console.print(assigned)
+    practice = Table(title="Days practised", title_justify="left")
+    for column in ("week of", "ritual", "partner", "days"):
+        practice.add_column(column, justify="right" if column == "days" else "left")
+    for row in rows:
+        practice.add_row(row.week, row.ritual, str(row.partner), str(row.days))
+    console.print(practice if rows else "No filled handouts harvested yet.")
+    if reflections:
+        answers = Table(title="Reflections", title_justify="left")
+        for column in ("week of", "ritual", "partner", "prompt", "answer"):
+            answers.add_column(column)
+        for week, title, partner, prompt, text in reflections:
+            answers.add_row(week, title, str(partner), prompt, text)
+        console.print(answers)
+    if chart:
+        if not rows:
+            raise HarvestError("nothing to chart yet: harvest a filled handout first",
+                               field="--chart")
+        click.echo(f"chart: {save_chart(rows, chart)}")
+
+
+@cli.command()
+@click.argument("client_id")
+@_OUTPUT
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def forget(client_id: str, output_dir: Path, yes: bool) -> None:
+    """Remove a client's handouts, records and history from the output folder."""
+    from .harvest import client_folder
+    from .harvest import forget as run_forget
+
+    folder = client_folder(output_dir, client_id)
+    if not folder.is_dir():
+        raise HarvestError("no such client in the output folder", file=folder,
+                           field="client_id")
+    count = sum(1 for p in folder.rglob("*") if p.is_file())
+    if not yes:
+        click.confirm(f"Remove {folder} and its {count} file(s) for good?", abort=True,
+                      err=True)
+    click.echo(f"removed {run_forget(output_dir, client_id)}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -81,5 +81,9 @@ def install_one_line_errors(shell: object | None = None) -> None:
 PARAMETERS_MARK = "# Parameters of this handout"  # first line of every parameters cell
 
 
+class HarvestError(HandoutsError):
+    """A filled PDF that cannot be read back, or a client history that cannot be used."""
+
+
 class BatchError(HandoutsError):
     """A roster is invalid; the message lists every problem, one per line."""

@@ -146,8 +146,12 @@ TEMPLATES = ("handout", "quick")
 
 
 def render_html(handout: Handout, extra_templates: str | Path | None = None,
-                template: str = "handout") -> str:
-    """Render *handout* with *template* (``handout`` or ``quick``) to an HTML document."""
+                template: str = "handout", since: list | None = None) -> str:
+    """Render *handout* with *template* (``handout`` or ``quick``) to an HTML document.
+
+    *since* holds last time's practice rows for the "Since last time" page (see
+    :func:`handouts.progress.since_last_time`); it is shown only when the profile asks.
+    """
     if template not in TEMPLATES:
         raise RenderError(f"unknown template {template!r}", field="template", choices=TEMPLATES)
     profile = handout.profile
@@ -173,6 +177,7 @@ def render_html(handout: Handout, extra_templates: str | Path | None = None,
             accent="#444444" if profile.ink_saver else profile.accent_color,
             fonts=font_faces(fallbacks),
             logo_url=logo.as_uri() if logo else "",
+            since=since if profile.since_last_time else None,
         )
     except jinja2.TemplateError as exc:
         name = getattr(exc, "filename", None) or getattr(exc, "name", None) or template

@@ -195,9 +195,19 @@ def write_handout(handout, path: str | Path, template: str = "handout") -> Path:
     This is the one way a PDF is made from a profile: workbooks, the picker and module
     previews all call it.
     """
+    from .harvest import record_issued
+
     profile = handout.profile
-    return write_pdf(
-        render_html(handout, template=template), path, fillable=profile.fillable,
+    since = None
+    if profile.since_last_time:
+        from .progress import since_last_time
+
+        since = since_last_time(Path(path).parent, profile.session_date.isoformat())
+    written = write_pdf(
+        render_html(handout, template=template, since=since), path,
+        fillable=profile.fillable,
         extra_files=[profile.practice_logo] if profile.practice_logo else [],
         source_date=profile.session_date, password=password_for(profile),
     )
+    record_issued(handout, written)  # so a filled copy can be read back (handouts harvest)
+    return written

@@ -153,6 +153,12 @@ class Profile(BaseModel):
     ink_saver: bool = _described("Drop large colour fills when printing.", default=False)
     cards: bool = _described("Add a page of cut-out cards for rituals and openers.",
                              default=False)
+    since_last_time: bool = _described(
+        "Add a short 'Since last time' page: practice days per ritual from the client's "
+        "harvested workbooks (handouts harvest).", default=False)
+    quote: Annotated[str, StringConstraints(max_length=300)] = _described(
+        "One line you choose to quote on the 'Since last time' page; nothing a partner "
+        "wrote is quoted unless you put it here.", default="")
     password: SecretStr = _described(
         "Password to open the PDF (AES-256). Never recorded: give it with "
         "--password-env or --ask-password, or in a profile file.",

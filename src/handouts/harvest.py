@@ -1,0 +1,292 @@
+"""Read filled handouts back into each client's history (``handouts harvest``).
+
+Every handout carries ``handouts-form-schema-2 handouts-id-<id>`` in its keywords. When
+a handout is written, its worksheets are recorded under that id in the client's folder
+(``.issued.jsonl``); a filled copy is matched to that record, its form answers are read
+(never run: a PDF's scripts are ignored) and appended to ``history.jsonl`` beside it.
+The schema of both files is in docs/history.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import HarvestError
+from .files import atomic_write, private_dir
+
+ISSUED = ".issued.jsonl"
+HISTORY = "history.jsonl"
+HISTORY_SCHEMA = 1
+MAX_BYTES = 25 * 1024 * 1024
+MAX_FIELDS = 3000
+MAX_VALUE = 5000  # characters in one answer; a prompt space holds far less
+MAX_DEPTH = 8
+
+_MARKER = re.compile(r"handouts-form-schema-(\d+)\s+handouts-id-([0-9a-f]{20})")
+_FIELD = re.compile(
+    r"(?P<module>[a-z0-9]+(?:-[a-z0-9]+)*)\.p(?P<partner>[1-8])\."
+    r"(?:day-(?P<day>[1-7])|prompt-(?P<prompt>\d{1,2})|"
+    r"extra-(?P<extra>\d{1,2})\.item-(?P<item>\d{1,3})\.choice-(?P<choice>\d{1,2}))")
+_PREFILLED = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\.(names|week-of)")
+SCHEMAS = ("2",)
+
+
+@dataclass(frozen=True)
+class Harvested:
+    """What harvesting one file did: ``added``, ``unchanged`` or ``failed`` (with why)."""
+
+    file: Path
+    status: str
+    client_id: str = ""
+    message: str = ""
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Return the records of a JSON Lines file ([] when it does not exist)."""
+    if not path.is_file():
+        return []
+    try:
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip()]
+    except (OSError, ValueError) as exc:
+        raise HarvestError(f"cannot read: {exc}", file=path) from None
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Write *rows* as JSON Lines, atomically and private (0600)."""
+    text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
+    atomic_write(path, text.encode("utf-8"))
+
+
+def record_issued(handout, pdf_path: str | Path) -> None:
+    """Remember which worksheets the handout at *pdf_path* holds, under its form id."""
+    folder = Path(pdf_path).parent
+    profile = handout.profile
+    issued = read_jsonl(folder / ISSUED)
+    if any(r.get("handout") == handout.form_id for r in issued):
+        return
+    issued.append({
+        "handout": handout.form_id,
+        "client_id": profile.client_id,
+        "session_date": profile.session_date.isoformat(),
+        "language": profile.language,
+        "file": Path(pdf_path).name,
+        "partners": len(profile.partners),
+        "reader": profile.reader,
+        "rituals": [{"id": w.id, "version": w.version, "title": w.title,
+                     "prompts": list(w.prompts),
+                     "extras": [{"title": e.title, "items": list(e.items),
+                                 "choices": list(e.choices)} for e in w.extras if e.choices]}
+                    for w in handout.worksheets],
+    })
+    write_jsonl(folder / ISSUED, issued)
+
+
+def _open(path: Path, password: str | None):
+    import pikepdf
+
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise HarvestError(f"cannot read: {exc.strerror or exc}", file=path) from None
+    if size > MAX_BYTES:
+        raise HarvestError(f"is {size // 1_000_000} MB; a handout is far smaller, so it is "
+                           "not read", file=path)
+    try:
+        return pikepdf.open(path, password=password or "")
+    except pikepdf.PasswordError:
+        hint = ("the password given does not open it" if password else
+                "it is password-protected: give the password with --password-env VAR "
+                "or --ask-password")
+        raise HarvestError(hint, file=path, field="password") from None
+    except (pikepdf.PdfError, OSError, ValueError) as exc:
+        raise HarvestError(f"is not a readable PDF ({str(exc).splitlines()[0]})",
+                           file=path) from None
+
+
+def _marker(pdf, path: Path) -> str:
+    keywords = str(pdf.docinfo.get("/Keywords", "")) if pdf.docinfo else ""
+    found = _MARKER.search(keywords)
+    if not found:
+        raise HarvestError("is not a handout made by this tool (no handouts id in its "
+                           "keywords)", file=path)
+    if found[1] not in SCHEMAS:
+        raise HarvestError(f"uses form schema {found[1]}, which this version cannot read",
+                           file=path, choices=SCHEMAS)
+    return found[2]
+
+
+def _fields(pdf, path: Path) -> dict[str, Any]:
+    """Return every terminal field's name and value, refusing hostile trees."""
+    form = pdf.Root.get("/AcroForm")
+    if form is None or "/Fields" not in form:
+        return {}
+    found: dict[str, Any] = {}
+    stack = [(field, "", 0) for field in reversed(list(form.Fields))]
+    seen = 0
+    while stack:
+        field, parent, depth = stack.pop()
+        seen += 1
+        if seen > MAX_FIELDS or depth > MAX_DEPTH:
+            raise HarvestError(f"has more than {MAX_FIELDS} form fields or fields nested "
+                               f"deeper than {MAX_DEPTH}; a handout has far fewer",
+                               file=path)
+        if not hasattr(field, "get"):
+            continue
+        part = field.get("/T")
+        name = f"{parent}.{part}" if parent and part is not None else str(part or parent)
+        kids = field.get("/Kids")
+        named_kids = [k for k in kids if hasattr(k, "get") and "/T" in k] if kids else []
+        if named_kids:
+            stack += [(k, name, depth + 1) for k in reversed(named_kids)]
+        elif name:
+            found[name] = field.get("/V")
+    return found
+
+
+def _answers(fields: dict[str, Any], issue: dict[str, Any], path: Path) -> list[dict]:
+    """Return the filled answers, per worksheet and partner, checking names and types."""
+    import pikepdf
+
+    rituals = {r["id"]: r for r in issue["rituals"]}
+    out: dict[tuple[str, int], dict[str, Any]] = {}
+    for name, value in fields.items():
+        if value is None or _PREFILLED.fullmatch(name):
+            continue
+        match = _FIELD.fullmatch(name)
+        if not match or match["module"] not in rituals:
+            raise HarvestError("has a form field this handout never had", file=path,
+                               field=name[:80])
+        partner = int(match["partner"])
+        if partner > issue["partners"]:
+            raise HarvestError(f"has a field for partner {partner}, but the handout was "
+                               f"made for {issue['partners']}", file=path, field=name)
+        entry = out.setdefault((match["module"], partner), {
+            "module": match["module"], "partner": partner, "days": [], "prompts": {},
+            "choices": []})
+        if match["day"] or match["choice"]:
+            if not isinstance(value, pikepdf.Name):
+                raise HarvestError("a tick box holds something other than a tick",
+                                   file=path, field=name)
+            if str(value) in ("/Off", "/"):
+                continue
+            if match["day"]:
+                entry["days"].append(int(match["day"]))
+            else:
+                entry["choices"].append({"extra": int(match["extra"]),
+                                         "item": int(match["item"]),
+                                         "choice": int(match["choice"])})
+            continue
+        if not isinstance(value, pikepdf.String):
+            raise HarvestError("an answer space holds something other than text",
+                               file=path, field=name)
+        text = str(value)
+        if len(text) > MAX_VALUE:
+            raise HarvestError(f"an answer is {len(text)} characters long (at most "
+                               f"{MAX_VALUE})", file=path, field=name)
+        number = int(match["prompt"])
+        rit = rituals[match["module"]]
+        if number > len(rit["prompts"]):
+            raise HarvestError("has a form field this handout never had", file=path,
+                               field=name)
+        if text.strip():
+            entry["prompts"][str(number)] = text.strip()
+    answers = [e for e in out.values() if e["days"] or e["prompts"] or e["choices"]]
+    for entry in answers:
+        entry["days"].sort()
+        entry["choices"].sort(key=lambda c: (c["extra"], c["item"], c["choice"]))
+    return sorted(answers, key=lambda e: (e["module"], e["partner"]))
+
+
+def _find_issue(output_dir: Path, handout_id: str, path: Path) -> tuple[Path, dict]:
+    for issued in sorted(output_dir.glob(f"*/{ISSUED}")):
+        for record in read_jsonl(issued):
+            if record.get("handout") == handout_id:
+                return issued.parent, record
+    raise HarvestError(f"was not made into {output_dir} (no client there issued handout "
+                       f"{handout_id}); give the output folder it was built into with -o",
+                       file=path)
+
+
+def harvest_file(path: str | Path, output_dir: str | Path = "output",
+                 password: str | None = None) -> Harvested:
+    """Read one filled handout into its client's history; raise HarvestError if unusable."""
+    path = Path(path)
+    output_dir = Path(output_dir).expanduser().resolve()
+    with _open(path, password) as pdf:
+        handout_id = _marker(pdf, path)
+        folder, issue = _find_issue(output_dir, handout_id, path)
+        answers = _answers(_fields(pdf, path), issue, path)
+    digest = hashlib.sha256(json.dumps(answers, sort_keys=True).encode()).hexdigest()
+    history_path = folder / HISTORY
+    history = read_jsonl(history_path)
+    client = issue["client_id"]
+    if any(r.get("handout") == handout_id and r.get("answers_sha256") == digest
+           for r in history):
+        return Harvested(path, "unchanged", client, "already in the history")
+    history.append({
+        "schema": HISTORY_SCHEMA, "handout": handout_id,
+        "session_date": issue["session_date"], "language": issue["language"],
+        "harvested_on": dt.date.today().isoformat(), "answers_sha256": digest,
+        "answers": answers,
+    })
+    private_dir(folder)
+    write_jsonl(history_path, history)
+    partners = sorted({a["partner"] for a in answers})
+    who = ", ".join(f"partner {k}" for k in partners) or "no answers filled in"
+    return Harvested(path, "added", client, who)
+
+
+def harvest(paths, output_dir: str | Path = "output",
+            password: str | None = None) -> list[Harvested]:
+    """Harvest every file; one that cannot be read fails alone, with its reason."""
+    results = []
+    for path in paths:
+        try:
+            results.append(harvest_file(path, output_dir, password))
+        except HarvestError as exc:
+            results.append(Harvested(Path(path), "failed", message=str(exc)))
+    return results
+
+
+def client_folder(output_dir: str | Path, client_id: str) -> Path:
+    """Return ``<output>/<client_id>``, refusing anything that is not a plain slug."""
+    if not re.fullmatch(r"[a-z0-9]+(?:[-_][a-z0-9]+)*", client_id or ""):
+        raise HarvestError(f"{client_id!r} is not a client id", field="client_id")
+    root = Path(output_dir).expanduser().resolve()
+    return root / client_id
+
+
+def load_history(output_dir: str | Path, client_id: str) -> tuple[list[dict], list[dict]]:
+    """Return a client's issued handouts and harvested answers (oldest first)."""
+    folder = client_folder(output_dir, client_id)
+    if not folder.is_dir():
+        raise HarvestError("no such client in the output folder", file=folder,
+                           field="client_id")
+    issued = sorted(read_jsonl(folder / ISSUED), key=lambda r: r["session_date"])
+    history = sorted(read_jsonl(folder / HISTORY), key=lambda r: r["session_date"])
+    return issued, history
+
+
+def forget(output_dir: str | Path, client_id: str) -> Path:
+    """Remove a client's folder (handouts, records, history) and manifest entry."""
+    from .plan import read_manifest, write_manifest
+
+    folder = client_folder(output_dir, client_id)
+    if not folder.is_dir():
+        raise HarvestError("no such client in the output folder", file=folder,
+                           field="client_id")
+    shutil.rmtree(folder)
+    root = folder.parent
+    clients = read_manifest(root)
+    if client_id in clients:
+        del clients[client_id]
+        write_manifest(root, clients)
+    return folder
