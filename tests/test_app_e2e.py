@@ -128,3 +128,42 @@ def test_a_therapist_fills_the_form_builds_and_reads_the_pages(app, tmp_path):
     assert "Marisol" in words and "Harbor Light Couples Therapy" in words
     assert "pw-never-saved" not in pdf.with_suffix(".ipynb").read_text()
     assert _pdf_words  # shared helper
+
+
+def test_the_app_reads_picked_filled_handouts_back(app, tmp_path):
+    from playwright.sync_api import sync_playwright
+    from test_harvest import build, fill_with_pypdf
+
+    base, token, folder = app
+    blank = build(folder / "output", "2026-11-10")  # last week's fillable handout, c-7
+    filled = fill_with_pypdf(blank, tmp_path / "came-back.pdf", {
+        "six-second-kiss.p1.day-2": "/on", "six-second-kiss.p1.day-4": "/on",
+        "six-second-kiss.p1.day-6": "/on", "six-second-kiss.p1.prompt-1": "Slower mornings."})
+    stranger = tmp_path / "stranger.pdf"
+    stranger.write_bytes(b"%PDF-1.4 not a handout")
+    with sync_playwright() as p:
+        browser = _browser(p)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.goto(f"{base}/?token={token}")
+            page.wait_for_selector("text=Filled handouts and progress", timeout=120_000)
+            with page.expect_file_chooser() as chooser:  # as a person picks files
+                page.click("button:has-text('Pick filled handouts')")
+            chooser.value.set_files([str(filled), str(stranger)])
+            page.wait_for_selector(".handouts-harvested:has-text('added: came-back.pdf')",
+                                   timeout=60_000)
+            page.wait_for_selector("text=Days practised", timeout=60_000)  # then the report
+            shown = page.inner_text("body")
+            assert "stranger.pdf" in shown  # the bad file is named; it fails alone
+            assert "Days practised" in shown and "Slower mornings." in shown
+            page.locator("text=Days practised").scroll_into_view_if_needed()
+            page.screenshot(path=str(tmp_path / "progress.png"))
+            if os.environ.get("HANDOUTS_SCREENSHOTS_PROGRESS"):
+                shutil.copy(tmp_path / "progress.png",
+                            Path(os.environ["HANDOUTS_SCREENSHOTS_PROGRESS"]))
+        finally:
+            browser.close()
+    history = folder / "output" / "c-7" / "history.jsonl"
+    assert "Slower mornings." in history.read_text()
+    assert stat.S_IMODE(history.stat().st_mode) == 0o600
+    assert not list(folder.rglob("came-back*")) and not list(folder.rglob("stranger*"))

@@ -19,6 +19,7 @@ from handouts.cli import main
 from handouts.files import output_paths, private_dir
 from handouts.harvest import HISTORY, harvest, load_history
 from handouts.progress import practice_rows, reflections
+from handouts.resources import workbook_path
 
 CLIENT = {"client_id": "c-7", "partners": ["Ana", "Bo"], "fillable": True,
           "rituals": ["six-second-kiss", "gentle-touch-moments"]}
@@ -136,7 +137,7 @@ def test_progress_counts_days_per_ritual_and_partner_and_draws_the_chart(week, o
     chart = tmp_path / "chart.png"
     assert main(["progress", "c-7", "-o", str(out), "--chart", str(chart)]) == 0
     shown = capsys.readouterr().out
-    assert "six-second-kiss" in shown and "It felt warm." in shown
+    assert kiss["title"] in shown and "It felt warm." in shown
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 5000
 
 
@@ -243,3 +244,46 @@ def test_forget_asks_then_removes_the_client(week, out, capsys, monkeypatch):
     assert not folder.exists()
     assert main(["forget", "../c-7", "-o", str(out), "--yes"]) == 1
     assert "is not a client id" in capsys.readouterr().err
+
+
+def test_files_picked_in_the_progress_view_are_read_from_memory(week, out):
+    from handouts.progress import ProgressView
+
+    _, _, ana, bo = week
+    view = ProgressView(out)
+    results = view.harvest([("ana.pdf", ana.read_bytes()), ("bo.pdf", bo.read_bytes()),
+                            ("notes.pdf", b"%PDF-1.4 not really")])
+    assert [r.status for r in results] == ["added", "added", "failed"]
+    assert "notes.pdf" in results[2].message  # the one bad file, named, fails alone
+    assert "BytesIO" not in results[2].message  # and the reason reads as a sentence
+    shown = view.status.value
+    assert "added: ana.pdf → c-7 (partner 1)" in shown and "notes.pdf" in shown
+    assert view.client_id == "c-7"  # the report follows the client just read
+    report = view.report.value
+    assert "data:image/png;base64," in report and "It felt warm." in report
+    assert "Ana" not in report and "partner 2" in report  # no names unless given
+    issued, history = load_history(out, "c-7")
+    assert {a["partner"] for r in history for a in r["answers"]} == {1, 2}
+    assert not [p for p in out.rglob("*.pdf") if p.name != week[1].name]  # nothing kept
+    view.set_client("c-7", ["Ana", "Bo"])
+    assert "Ana" in view.report.value and "Bo" in view.report.value
+
+
+def test_the_progress_workbook_under_papermill_shows_the_report(week, out, tmp_path):
+    import subprocess
+    import sys
+
+    harvest(week[2:], out)
+    profile = tmp_path / "c-7.yaml"
+    profile.write_text("client_id: c-7\npartners: [Ana, Bo]\nsession_date: 2026-11-10\n")
+    papermill = Path(sys.executable).with_name("papermill")
+    done = subprocess.run([str(papermill), str(workbook_path("progress")), "run.ipynb",
+                           "-r", "client_id", "c-7", "-p", "output_dir", str(out),
+                           "-p", "profile", str(profile), "--no-progress-bar"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    shown = (tmp_path / "run.ipynb").read_text()
+    assert "Days practised" in shown and "It felt warm." in shown
+    assert "data:image/png;base64," in shown and "Ana" in shown
+    assert stat.S_IMODE(out.joinpath("c-7", HISTORY).stat().st_mode) == 0o600

@@ -378,18 +378,21 @@ def test_a_build_failing_after_the_pdf_leaves_no_new_file(tmp_path, examples, ca
     profile = tmp_path / "ex" / "clients" / "sample-individual.yaml"
     out = tmp_path / "out"
     pdf = out / "sample-individual" / "2026-11-26-connection.pdf"
+    issued = pdf.parent / ".issued.jsonl"  # what harvest matches filled copies against
     if previous:  # an earlier, different PDF of the same client and session
         earlier = profile.with_name("earlier.yaml")
-        earlier.write_text(profile.read_text() + "large_print: true\n")
+        earlier.write_text(profile.read_text().replace("[appreciation-ritual]",
+                                                       "[six-second-kiss]"))
         assert main(["build", str(earlier), "-o", str(out), "--no-record"]) == 0
-        before = pdf.read_bytes()
+        before, issued_before = pdf.read_bytes(), issued.read_bytes()
     code = main(["build", str(profile), "-o", str(out),
                  "-w", str(late_failing_workbook(tmp_path))])
     err = capsys.readouterr().err
     assert code == 1 and "the preview stage broke" in err
     if previous:
         assert pdf.read_bytes() == before  # the previous PDF, untouched
+        assert issued.read_bytes() == issued_before  # and no id of a handout never given
     else:
-        assert not pdf.exists()
+        assert not pdf.exists() and not issued.exists()
     assert not pdf.with_suffix(".ipynb").exists()  # no record of a failed build
     assert not list(out.rglob(".tmp-*"))

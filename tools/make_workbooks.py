@@ -229,10 +229,40 @@ handouts.form.show(folder)'''),
     ])
 
 
+def progress():
+    return notebook([
+        new_markdown_cell("""\
+# Progress
+
+Reads filled handouts back and shows one client's progress: what was assigned when,
+practice days per ritual per week (a chart and a table) and the reflection answers.
+
+1. Set `client_id` (and `output_dir` if your handouts go elsewhere) and run all cells.
+2. In JupyterLab, press **Pick filled handouts** and choose the PDFs that came back (one
+   per partner is fine). Their answers go into the client's history (`history.jsonl` in
+   the client's output folder); the PDFs themselves are not kept. `handouts harvest` does
+   the same from a terminal.
+
+Partners show as "partner 1", "partner 2": the history never holds names. Give `profile`
+(the client's YAML) to see their names here."""),
+        new_code_cell(PLAIN),
+        params_cell('''\
+client_id: str = "sample-couple"  # The client whose progress to show.
+output_dir: str = "output"  # Where the handouts were built: <output_dir>/<client_id>/.
+profile: str = ""  # The client's profile YAML, to name the partners; empty for none.
+'''),
+        new_code_cell('''\
+import handouts.progress
+
+names = [p.name for p in handouts.load_profile(profile).partners] if profile else None
+handouts.progress.show(client_id, output_dir, names)'''),
+    ])
+
+
 def main() -> None:
     for name, build in (("connection", connection), ("quick", quick),
                         ("own-module", own_module), ("caseload", caseload),
-                        ("form", form)):
+                        ("form", form), ("progress", progress)):
         path = ROOT / f"{name}.ipynb"
         nbformat.write(build(), path)
         print(path)
@@ -242,7 +272,8 @@ def expected() -> dict[str, nbformat.NotebookNode]:
     """Return every workbook as the generator writes it (a test compares them)."""
     return {name: build() for name, build in (("connection", connection), ("quick", quick),
                                              ("own-module", own_module),
-                                             ("caseload", caseload), ("form", form))}
+                                             ("caseload", caseload), ("form", form),
+                                             ("progress", progress))}
 
 
 if __name__ == "__main__":

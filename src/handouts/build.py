@@ -12,6 +12,7 @@ from .assemble import assemble
 from .content import load_library
 from .errors import BuildError, HandoutsError
 from .files import Keep, cannot_write, output_paths, private_dir, temp_path
+from .harvest import ISSUED
 from .pdf import PASSWORD_ENV
 from .plan import Job, task_for
 from .pool import Done, one_line, run_tasks
@@ -100,7 +101,7 @@ def _build_in_kernel(job: Job, output_dir: Path, workbook: str, record: bool,
     secret = profile.password.get_secret_value()
     before = os.environ.get(PASSWORD_ENV)
     field = f"{Path(workbook).stem}.ipynb"
-    with Keep(job.pdf) as kept:
+    with Keep(job.pdf, job.pdf.parent / ISSUED) as kept:
         try:
             if secret:
                 os.environ[PASSWORD_ENV] = secret  # the kernel inherits it; never recorded

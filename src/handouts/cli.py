@@ -274,30 +274,21 @@ def progress(client_id: str, output_dir: Path, chart: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from .progress import client_progress, save_chart
+    from .progress import client_progress, save_chart, tables
 
     issued, rows, reflections = client_progress(output_dir, client_id)
     console = Console()
-    assigned = Table(title="Assigned", title_justify="left")
-    for column in ("week of", "rituals"):
-        assigned.add_column(column)
-    for record in issued:
-        assigned.add_row(record["session_date"],
-                         ", ".join(r["id"] for r in record["rituals"]) or "-")
-    console.print(assigned)
-    practice = Table(title="Days practised", title_justify="left")
-    for column in ("week of", "ritual", "partner", "days"):
-        practice.add_column(column, justify="right" if column == "days" else "left")
-    for row in rows:
-        practice.add_row(row.week, row.ritual, str(row.partner), str(row.days))
-    console.print(practice if rows else "No filled handouts harvested yet.")
-    if reflections:
-        answers = Table(title="Reflections", title_justify="left")
-        for column in ("week of", "ritual", "partner", "prompt", "answer"):
-            answers.add_column(column)
-        for week, title, partner, prompt, text in reflections:
-            answers.add_row(week, title, str(partner), prompt, text)
-        console.print(answers)
+    for title, columns, body in tables(issued, rows, reflections):
+        if not body:
+            if title == "Days practised":
+                console.print("No filled handouts harvested yet.")
+            continue
+        table = Table(title=title, title_justify="left")
+        for column in columns:
+            table.add_column(column, justify="right" if column == "days" else "left")
+        for row in body:
+            table.add_row(*row)
+        console.print(table)
     if chart:
         if not rows:
             raise HarvestError("nothing to chart yet: harvest a filled handout first",

@@ -107,42 +107,47 @@ def output_paths(output_dir: str | Path, profile, workbook: str | Path) -> tuple
 
 
 class Keep:
-    """Keep a file's previous version while a build runs; put it back if the build fails.
+    """Keep files' previous versions while a build runs; put them back if the build fails.
 
-    The file stays in place during the build (a hard link holds the previous version),
-    so a build killed at any moment leaves the previous file or the new, whole one. A
-    build that fails leaves no new file: :meth:`restore` brings back the previous one,
-    or removes the new one when there was none.
+    *path* is the PDF; *also* are files the build updates beside it (the record of what
+    was issued). Each file stays in place during the build (a hard link holds the previous
+    version), so a build killed at any moment leaves the previous file or the new, whole
+    one. A build that fails leaves no new file: :meth:`restore` brings back each previous
+    version, or removes a new file where there was none.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *also: Path) -> None:
         self.path = path
-        self.backup: Path | None = None
-        self.before = _identity(path)
+        self.before = {p: _identity(p) for p in (path, *also)}
+        self.backups: dict[Path, Path] = {}
 
     def __enter__(self) -> Keep:
-        if self.before is not None:
-            self.backup = temp_path(self.path.parent, self.path.suffix)
-            self.backup.unlink()
-            os.link(self.path, self.backup)
+        for path, before in self.before.items():
+            if before is not None:
+                backup = temp_path(path.parent, path.suffix)
+                backup.unlink()
+                os.link(path, backup)
+                self.backups[path] = backup
         return self
 
-    def changed(self) -> bool:
-        """Return whether the build wrote the file anew."""
-        now = _identity(self.path)
-        return now is not None and now != self.before
+    def changed(self, path: Path | None = None) -> bool:
+        """Return whether the build wrote the file (the PDF by default) anew."""
+        path = path or self.path
+        now = _identity(path)
+        return now is not None and now != self.before[path]
 
     def restore(self) -> None:
-        """Undo the build: the previous version back, or no file."""
-        if self.backup is not None:
-            os.replace(self.backup, self.path)
-            self.backup = None
-        elif self.changed():
-            self.path.unlink(missing_ok=True)
+        """Undo the build: each previous version back, or no file."""
+        for path in self.before:
+            backup = self.backups.pop(path, None)
+            if backup is not None:
+                os.replace(backup, path)
+            elif self.changed(path):
+                path.unlink(missing_ok=True)
 
     def __exit__(self, *exc: object) -> None:
-        if self.backup is not None:
-            self.backup.unlink(missing_ok=True)
+        for backup in self.backups.values():
+            backup.unlink(missing_ok=True)
 
 
 def _identity(path: Path) -> tuple[int, int, int] | None:

@@ -120,6 +120,10 @@ class Form:
         self.page_label = w.HTML()
         self.viewer = w.VBox([w.HBox([self.previous, self.page_label, self.next, self.zoom]),
                               self.image], layout=w.Layout(display="none"))
+        from .progress import ProgressView
+
+        self.progress = ProgressView(self.folder / "output")
+        self.client_id.observe(lambda _: self._show_progress(), "value")
         heading = (f"<div style='{_LINE}'><b>Practice</b> "
                    f"({html.escape(str(self.practice_path))}): "
                    f"{html.escape(str(self.practice.get('practice_name', '')))} · "
@@ -134,6 +138,11 @@ class Form:
             w.HTML("<b>Print</b>"), self.audience, self.paper,
             w.HBox([self.large_print, self.fillable, self.cards]), self.password,
             self.problems_html, self.build_button, self.status, self.viewer,
+            w.HTML(f"<h3>Filled handouts and progress</h3><div style='{_LINE}'>Pick the "
+                   "filled PDFs that came back (one per partner is fine): their answers "
+                   "go into the client's history under <code>output/</code>; the files "
+                   "themselves are not kept.</div>"),
+            self.progress.widget,
         ], layout=w.Layout(max_width="1500px"))
         self.add_partner()
         self._changed()
@@ -249,6 +258,12 @@ class Form:
         lines = self.problems()
         self.problems_html.value = "".join(
             f"<div style='color:#a01818;{_LINE}'>{html.escape(line)}</div>" for line in lines)
+
+    def _show_progress(self) -> None:
+        client = self.client_id.value.strip()
+        names = [n.value.strip() for n, _, _ in self.partner_rows if n.value.strip()]
+        if (self.folder / "output" / client).is_dir():
+            self.progress.set_client(client, names or None)
 
     # build and view ---------------------------------------------------------------
     def save(self) -> Path:

@@ -89,26 +89,30 @@ def record_issued(handout, pdf_path: str | Path) -> None:
     write_jsonl(folder / ISSUED, issued)
 
 
-def _open(path: Path, password: str | None):
+def _open(path: Path, password: str | None, data: bytes | None = None):
+    import io
+
     import pikepdf
 
     try:
-        size = path.stat().st_size
+        size = len(data) if data is not None else path.stat().st_size
     except OSError as exc:
         raise HarvestError(f"cannot read: {exc.strerror or exc}", file=path) from None
     if size > MAX_BYTES:
         raise HarvestError(f"is {size // 1_000_000} MB; a handout is far smaller, so it is "
                            "not read", file=path)
     try:
-        return pikepdf.open(path, password=password or "")
+        return pikepdf.open(io.BytesIO(data) if data is not None else path,
+                            password=password or "")
     except pikepdf.PasswordError:
         hint = ("the password given does not open it" if password else
                 "it is password-protected: give the password with --password-env VAR "
                 "or --ask-password")
         raise HarvestError(hint, file=path, field="password") from None
     except (pikepdf.PdfError, OSError, ValueError) as exc:
-        raise HarvestError(f"is not a readable PDF ({str(exc).splitlines()[0]})",
-                           file=path) from None
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        why = re.sub(r"^(stream <[^>]*>|[^:]*\.pdf)(, object [^:]*)?: ", "", why, flags=re.I)
+        raise HarvestError(f"is not a readable PDF ({why})", file=path) from None
 
 
 def _marker(pdf, path: Path) -> str:
@@ -216,11 +220,15 @@ def _find_issue(output_dir: Path, handout_id: str, path: Path) -> tuple[Path, di
 
 
 def harvest_file(path: str | Path, output_dir: str | Path = "output",
-                 password: str | None = None) -> Harvested:
-    """Read one filled handout into its client's history; raise HarvestError if unusable."""
+                 password: str | None = None, data: bytes | None = None) -> Harvested:
+    """Read one filled handout into its client's history; raise HarvestError if unusable.
+
+    With *data* (a file picked in a browser), those bytes are read and *path* is only
+    the name shown in messages: the upload never touches the disk.
+    """
     path = Path(path)
     output_dir = Path(output_dir).expanduser().resolve()
-    with _open(path, password) as pdf:
+    with _open(path, password, data) as pdf:
         handout_id = _marker(pdf, path)
         folder, issue = _find_issue(output_dir, handout_id, path)
         answers = _answers(_fields(pdf, path), issue, path)

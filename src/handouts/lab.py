@@ -21,7 +21,7 @@ from typing import Any
 from .errors import HandoutsError
 from .resources import examples_dir, workbook_path
 
-WORKBOOKS = ("connection", "quick", "own-module", "caseload", "form")
+WORKBOOKS = ("connection", "quick", "own-module", "caseload", "form", "progress")
 GITIGNORE = """\
 # Client data never belongs in version control.
 output/

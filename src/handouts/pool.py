@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .files import Keep, private_dir, remove_stale_temps, temp_path, write_hint
+from .harvest import ISSUED
 from .pdf import PASSWORD_ENV
 
 MEMORY_LIMIT_MB = 2048  # address space per client; a client that needs more fails alone
@@ -123,7 +124,7 @@ def _run_forked(task: Task) -> dict[str, Any]:
     start = time.monotonic()
     folder = task.pdf.parent
     private_dir(folder)
-    with Keep(task.pdf) as kept:
+    with Keep(task.pdf, task.pdf.parent / ISSUED) as kept:
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: one client, then exit

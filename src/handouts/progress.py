@@ -60,14 +60,34 @@ def since_last_time(folder: Path, before: str) -> list[Practice]:
     return [r for r in rows if r.week == latest]
 
 
+def tables(issued: list[dict], rows: list[Practice], answers: list[tuple]
+           ) -> list[tuple[str, tuple[str, ...], list[tuple[str, ...]]]]:
+    """Return the progress report as (title, columns, rows) tables, for any display."""
+    return [
+        ("Assigned", ("week of", "rituals"),
+         [(r["session_date"], ", ".join(w["title"] for w in r["rituals"]) or "-")
+          for r in issued]),
+        ("Days practised", ("week of", "ritual", "partner", "days"),
+         [(r.week, r.title, str(r.partner), str(r.days)) for r in rows]),
+        ("Reflections", ("week of", "ritual", "partner", "prompt", "answer"),
+         [(week, title, str(partner), prompt, text)
+          for week, title, partner, prompt, text in answers]),
+    ]
+
+
 def save_chart(rows: list[Practice], path: str | Path, names: list[str] | None = None) -> Path:
     """Draw practice days per ritual per week (one bar per partner) to PNG, SVG or PDF."""
+    path = Path(path)
+    return atomic_write(path, chart_bytes(rows, path.suffix.lstrip(".") or "png", names))
+
+
+def chart_bytes(rows: list[Practice], fmt: str = "png", names: list[str] | None = None) -> bytes:
+    """Return the practice chart as *fmt* (png, svg or pdf) bytes."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    path = Path(path)
     rituals = sorted({(r.ritual, r.title) for r in rows})
     weeks = sorted({r.week for r in rows})
     partners = sorted({r.partner for r in rows})
@@ -90,12 +110,153 @@ def save_chart(rows: list[Practice], path: str | Path, names: list[str] | None =
     axes[0, 0].legend(loc="upper right", frameon=False, fontsize=8, ncols=len(partners))
     fig.tight_layout()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=path.suffix.lstrip(".") or "png", dpi=120)
+    fig.savefig(buffer, format=fmt, dpi=120)
     plt.close(fig)
-    return atomic_write(path, buffer.getvalue())
+    return buffer.getvalue()
 
 
 def client_progress(output_dir: str | Path, client_id: str):
     """Return (issued, practice rows, reflections) for one client."""
     issued, history = load_history(output_dir, client_id)
     return issued, practice_rows(issued, history), reflections(issued, history)
+
+
+def report_html(output_dir: str | Path, client_id: str, names: list[str] | None = None) -> str:
+    """Return one client's progress (tables and chart) as HTML, for a notebook or the app."""
+    import base64
+    import html
+
+    issued, rows, answers = client_progress(output_dir, client_id)
+
+    def who(partner: str) -> str:
+        k = int(partner)
+        return names[k - 1] if names and k <= len(names) else f"partner {k}"
+
+    parts = [f"<h3 style='margin:8px 0'>Progress of {html.escape(client_id)}</h3>"]
+    if rows:
+        png = base64.b64encode(chart_bytes(rows, "png", names)).decode()
+        parts.append(f"<img alt='practice days per ritual per week' style='max-width:100%' "
+                     f"src='data:image/png;base64,{png}'>")
+    for title, columns, body in tables(issued, rows, answers):
+        if not body:
+            parts.append(f"<p><b>{title}</b>: nothing yet"
+                         + (" (harvest a filled handout first)" if title != "Assigned"
+                            else "") + ".</p>")
+            continue
+        head = "".join(f"<th style='text-align:left;padding:2px 10px'>{c}</th>"
+                       for c in columns)
+        lines = []
+        for row in body:
+            cells = [who(v) if c == "partner" else v for c, v in zip(columns, row,
+                                                                     strict=True)]
+            lines.append("<tr>" + "".join(f"<td style='padding:2px 10px;vertical-align:top'>"
+                                          f"{html.escape(v)}</td>" for v in cells) + "</tr>")
+        parts.append(f"<p style='margin:12px 0 2px'><b>{title}</b></p><table style='"
+                     f"border-collapse:collapse;font-size:14px'><tr>{head}</tr>"
+                     + "".join(lines) + "</table>")
+    return "".join(parts)
+
+
+class ProgressView:
+    """Pick filled handouts to read back, then see a client's progress (Lab or Voilà).
+
+    The picked files are read from memory and never saved; only their answers go into
+    the client's history, as ``handouts harvest`` does.
+    """
+
+    def __init__(self, output_dir: str | Path = "output", client_id: str = "",
+                 names: list[str] | None = None) -> None:
+        import ipywidgets as w
+
+        self.output_dir = Path(output_dir)
+        self.client_id = client_id
+        self.names = names
+        self.upload = w.FileUpload(accept=".pdf", multiple=True,
+                                   description="Pick filled handouts", icon="upload",
+                                   layout=w.Layout(width="260px"))
+        self.password = w.Password(placeholder="PDF password, if the handouts have one",
+                                   layout=w.Layout(width="320px"))
+        self.upload.observe(self._picked, "value")
+        self.status = w.HTML()
+        self.report = w.HTML()
+        self.widget = w.VBox([w.HBox([self.upload, self.password]), self.status,
+                              self.report])
+        self.refresh()
+
+    def set_client(self, client_id: str, names: list[str] | None = None) -> None:
+        """Show another client's progress."""
+        self.client_id, self.names = client_id, names
+        self.refresh()
+
+    def harvest(self, files: list[tuple[str, bytes]]) -> list:
+        """Read picked (name, bytes) files into the history; show one line per file."""
+        from html import escape
+
+        from .errors import HarvestError
+        from .harvest import Harvested, harvest_file
+
+        results = []
+        for name, data in files:
+            try:
+                results.append(harvest_file(name, self.output_dir,
+                                            self.password.value or None, data=data))
+            except HarvestError as exc:
+                results.append(Harvested(Path(name), "failed", message=str(exc)))
+        lines = []
+        for r in results:
+            colour = "#a01818" if r.status == "failed" else "#1d5e2e"
+            text = (r.message if r.status == "failed"
+                    else f"{r.status}: {r.file.name} → {r.client_id} ({r.message})")
+            lines.append(f"<div class='handouts-harvested' style='color:{colour};"
+                         f"font-size:15px'>{escape(text)}</div>")
+        self.status.value = "".join(lines)
+        added = [r.client_id for r in results if r.status != "failed"]
+        if added and self.client_id not in added:
+            self.client_id, self.names = added[-1], None  # another client: no names
+        self.refresh()
+        return results
+
+    def _picked(self, change) -> None:
+        files = [(f["name"], bytes(f["content"])) for f in change["new"]]
+        if files:
+            self.harvest(files)
+            self.upload.value = ()  # nothing kept in the widget (or in saved widget state)
+
+    def refresh(self) -> None:
+        """Redraw the report for the current client."""
+        from html import escape
+
+        from .errors import HarvestError
+
+        if not self.client_id:
+            self.report.value = "<p>Pick filled handouts, or give a client id.</p>"
+            return
+        try:
+            self.report.value = report_html(self.output_dir, self.client_id, self.names)
+        except HarvestError as exc:
+            self.report.value = f"<p style='color:#a01818'>{escape(str(exc))}</p>"
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def show(client_id: str = "", output_dir: str | Path = "output",
+         names: list[str] | None = None):
+    """Show the picker and the progress where a person is looking; under papermill, the
+    report alone."""
+    import os
+    from html import escape
+
+    from IPython.display import HTML
+
+    from .errors import HarvestError
+    from .preview import in_front_end
+
+    if in_front_end() or os.environ.get("VOILA_BASE_URL") is not None:
+        return ProgressView(output_dir, client_id, names)
+    try:
+        return HTML(report_html(output_dir, client_id, names))
+    except HarvestError as exc:  # no such client yet: say so, as the picker would
+        return HTML(f"<p>{escape(str(exc))}</p>")
