@@ -99,10 +99,12 @@ def chart_bytes(rows: list[Practice], fmt: str = "png", names: list[str] | None 
             counts = [next((r.days for r in rows if (r.ritual, r.partner, r.week) ==
                             (ritual, partner, w)), 0) for w in weeks]
             label = names[partner - 1] if names and partner <= len(names) else f"partner {partner}"
-            ax.bar([i + n * width for i in range(len(weeks))], counts, width, label=label)
+            bars = ax.bar([i + n * width for i in range(len(weeks))], counts, width,
+                          label=label)
+            ax.bar_label(bars, fontsize=8, padding=2)
         ax.set_title(title, loc="left", fontsize=10)
         ax.set_ylim(0, 7)
-        ax.set_yticks(range(0, 8, 7))
+        ax.set_yticks(range(0, 8))
         ax.set_ylabel("days")
         ax.spines[["top", "right"]].set_visible(False)
     axes[-1, 0].set_xticks([i + width * (len(partners) - 1) / 2 for i in range(len(weeks))],
@@ -149,7 +151,7 @@ def report_html(output_dir: str | Path, client_id: str, names: list[str] | None 
         for row in body:
             cells = [who(v) if c == "partner" else v for c, v in zip(columns, row,
                                                                      strict=True)]
-            lines.append("<tr>" + "".join(f"<td style='padding:2px 10px;vertical-align:top'>"
+            lines.append("<tr>" + "".join(f"<td style='padding:2px 10px;vertical-align:top;text-align:left'>"
                                           f"{html.escape(v)}</td>" for v in cells) + "</tr>")
         parts.append(f"<p style='margin:12px 0 2px'><b>{title}</b></p><table style='"
                      f"border-collapse:collapse;font-size:14px'><tr>{head}</tr>"
