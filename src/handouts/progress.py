@@ -145,14 +145,15 @@ def report_html(output_dir: str | Path, client_id: str, names: list[str] | None 
                          + (" (harvest a filled handout first)" if title != "Assigned"
                             else "") + ".</p>")
             continue
+        cell = "padding:2px 10px;vertical-align:top;text-align:left"
         head = "".join(f"<th style='text-align:left;padding:2px 10px'>{c}</th>"
                        for c in columns)
         lines = []
         for row in body:
             cells = [who(v) if c == "partner" else v for c, v in zip(columns, row,
                                                                      strict=True)]
-            lines.append("<tr>" + "".join(f"<td style='padding:2px 10px;vertical-align:top;text-align:left'>"
-                                          f"{html.escape(v)}</td>" for v in cells) + "</tr>")
+            lines.append("<tr>" + "".join(f"<td style='{cell}'>{html.escape(v)}</td>"
+                                          for v in cells) + "</tr>")
         parts.append(f"<p style='margin:12px 0 2px'><b>{title}</b></p><table style='"
                      f"border-collapse:collapse;font-size:14px'><tr>{head}</tr>"
                      + "".join(lines) + "</table>")
