@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from test_lab_e2e import _browser, _free_port, _missing, _pdf_words, private_env
 
+from handouts.content import load_library
 from handouts.profile import load_profile
 
 REQUIRED = os.environ.get("HANDOUTS_REQUIRE_E2E") == "1"
@@ -93,13 +94,17 @@ def test_a_therapist_fills_the_form_builds_and_reads_the_pages(app, tmp_path):
             page.locator("input[placeholder='pronouns (optional)']").first.fill("she/her")
             page.click("button:has-text('Add a partner')")
             page.locator("input[placeholder='name or initials']").nth(1).fill("On")
-            field("Rituals").fill("six-second-kiss")
+            kiss = load_library().get("six-second-kiss").title
+            page.locator("select:has(option:text-is('Pick a ritual…'))").select_option(
+                label=f"{kiss} (six-second-kiss)")  # picked from the list, not typed
+            page.wait_for_function("""() => [...document.querySelectorAll('input')]
+                .some(i => i.value === 'six-second-kiss')""")
             field("Modules").fill("barometr")
             page.get_by_text("unknown id 'barometr' (did you mean 'barometer'?)").wait_for()
             field("Modules").fill("barometer")
             page.get_by_text("unknown id 'barometr'").wait_for(state="detached")
             page.locator("textarea[placeholder^='Markdown; prints']").fill("See you on Monday.")
-            page.locator("input[type='password']").fill("pw-never-saved")
+            page.locator("input[placeholder='optional; never saved']").fill("pw-never-saved")
             page.click("button:has-text('Build the handout')")
             page.wait_for_selector(".handouts-built", timeout=180_000)
             page.wait_for_selector(".handouts-page:has-text('page 1 of')")

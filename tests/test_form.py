@@ -104,3 +104,50 @@ def test_build_with_a_problem_writes_nothing(form):
     assert "fix the lines above" in form.status.value
     assert not list((form.folder / "clients").glob("*.yaml"))
     assert not list((form.folder / "output").rglob("*.pdf"))
+
+
+def test_an_empty_form_shows_no_problems_until_something_is_typed(form):
+    assert form.problems_html.value == ""  # not a wall of red before the first key
+    form.client_id.value = "Oona Smith"
+    assert "client_id:" in form.problems_html.value
+
+
+def test_modules_are_picked_from_the_library_by_title(form):
+    picker = form.pickers["rituals"]
+    labels = dict((value, label) for label, value in picker.options)
+    kiss = form.library.get("six-second-kiss")
+    assert labels["six-second-kiss"] == f"{kiss.title} (six-second-kiss)"
+    assert set(labels) - {""} == set(form.library.ids("worksheet"))  # rituals only
+    picker.value = "six-second-kiss"
+    picker.value = "appreciation-ritual"
+    picker.value = "six-second-kiss"  # picked twice, listed once
+    assert form.lists["rituals"].value == "six-second-kiss, appreciation-ritual"
+    assert picker.value == ""  # ready for the next pick
+    assert form.problems() == [line for line in form.problems()
+                               if not line.startswith("rituals")]
+
+
+def test_a_saved_client_opens_back_into_the_form(form, tmp_path):
+    _fill(form)
+    form.add_section("A plan for this week", "Walk on Sunday.", "barometer")
+    form.fillable.value = True
+    form.save()
+    saved = form.values()
+    again = Form(form.folder)  # the next morning
+    assert ("c-1042", "c-1042.yaml") in again.opener.options
+    again.opener.value = "c-1042.yaml"
+    assert again.values() == saved
+    assert again.partner_rows[1][0].value == "No"  # a YAML keyword stays a name
+    assert "Opened" in again.status.value and again.problems() == []
+
+
+def test_a_hand_written_profile_opens_too(form):
+    (form.folder / "clients" / "c-77.yaml").write_text(
+        "client_id: c-77\npartners: [Ari, {name: On, pronouns: they/them}]\n"
+        "session_date: 2026-12-03\nrituals: six-second-kiss, appreciation-ritual\n"
+        "large_print: yes\n")
+    form.open(form.folder / "clients" / "c-77.yaml")
+    values = form.values()
+    assert values["partners"] == [{"name": "Ari"}, {"name": "On", "pronouns": "they/them"}]
+    assert values["rituals"] == ["six-second-kiss", "appreciation-ritual"]
+    assert values["large_print"] is True and values["session_date"] == "2026-12-03"

@@ -33,6 +33,13 @@ def _ids(text: str) -> list[str]:
     return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
 
 
+def _listed(value: Any) -> list[str]:
+    """Return a profile list field (a YAML list or a comma-separated text) as ids."""
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    return _ids(str(value or ""))
+
+
 class Form:
     """The client form. *folder* is the practice folder (``practice.yaml``, ``clients/``)."""
 
@@ -47,6 +54,7 @@ class Form:
         self.library = load_library(self.practice.get("practice_library") or None,
                                     self.practice.get("language", "en"))
         self.pdf_path: Path | None = None
+        self._loading = self._quiet = False
         self.page = 1
         self.pages = 0
         full = w.Layout(width="98%")
@@ -54,10 +62,14 @@ class Form:
 
         def text(label: str, placeholder: str = "", **kw: Any) -> Any:
             box = w.Text(description=label, placeholder=placeholder, style=style,
-                         layout=full, **kw)
+                         layout=kw.pop("layout", full), **kw)
             box.observe(self._changed, "value")
             return box
 
+        self.opener = w.Dropdown(description="Open", style=style,
+                                 layout=w.Layout(width="480px"))
+        self._list_saved()
+        self.opener.observe(self._open_picked, "value")
         self.client_id = text("Client id", "a pseudonym such as c-1042, never a name")
         self.session_date = text("Session date", "YYYY-MM-DD",
                                  value=dt.date.today().isoformat())
@@ -77,16 +89,11 @@ class Form:
                                layout=w.Layout(width="auto"))
         add_section.on_click(lambda _: self.add_section())
         self.topics = text("Topics", "e.g. connection (adds its recommended modules)")
-        self.lists = {name: text(name.capitalize(), "ids separated by commas")
+        self.lists = {name: text(name.capitalize(), "ids separated by commas, or pick "
+                                 "from the list on the right",
+                                 layout=w.Layout(width="62%"))
                       for name in KIND_OF_LIST}
-        legends = []
-        for name, kind in KIND_OF_LIST.items():
-            items = "".join(f"<li><code>{html.escape(m.id)}</code> "
-                            f"{html.escape(str(m.title))}</li>"
-                            for m in self.library.of_kind(kind))
-            legends.append(w.HTML(f"<details><summary>{name.capitalize()}: ids and titles"
-                                  f"</summary><ul style='columns:2;{_LINE}'>{items}</ul>"
-                                  "</details>"))
+        self.pickers = {name: self._picker(name, kind) for name, kind in KIND_OF_LIST.items()}
         self.audience = w.Dropdown(options=AUDIENCES, value="auto", description="Reader",
                                    style=style)
         paper = self.practice.get("paper", "letter")
@@ -130,10 +137,11 @@ class Form:
                    f"{html.escape(str(self.practice.get('practice_contact', '')))} · "
                    f"paper {html.escape(str(paper))}</div>")
         self.widget = w.VBox([
-            w.HTML(heading), self.client_id, self.session_date, self.therapist,
+            w.HTML(heading), self.opener, self.client_id, self.session_date, self.therapist,
             w.HTML("<b>Partners</b> (names or initials, pronouns optional)"),
             self.partner_box, add_partner, self.note,
-            w.HTML("<b>What to include</b>"), self.topics, *self.lists.values(), *legends,
+            w.HTML("<b>What to include</b>"), self.topics,
+            *(w.HBox([self.lists[name], self.pickers[name]]) for name in KIND_OF_LIST),
             w.HTML("<b>Your own sections</b>"), self.section_box, add_section,
             w.HTML("<b>Print</b>"), self.audience, self.paper,
             w.HBox([self.large_print, self.fillable, self.cards]), self.password,
@@ -144,7 +152,89 @@ class Form:
                    "themselves are not kept.</div>"),
             self.progress.widget,
         ], layout=w.Layout(max_width="1500px"))
-        self.add_partner()
+        self.add_partner()  # problems show from the first change (or Build), not on an empty form
+
+    # choosing ---------------------------------------------------------------------
+    def _picker(self, name: str, kind: str) -> Any:
+        """A list of the library's modules of *kind*, by title; picking one adds its id."""
+        w = self.w
+        prompt = {"modules": "Pick an article…", "rituals": "Pick a ritual…",
+                  "scripts": "Pick a conversation script…"}.get(name, f"Pick from {name}…")
+        options = [(prompt, "")] + [(f"{m.title} ({m.id})", m.id)
+                                               for m in self.library.of_kind(kind)]
+        picker = w.Dropdown(options=options, value="", layout=w.Layout(width="36%"))
+
+        def picked(change: Any) -> None:
+            if change["new"]:
+                ids = _ids(self.lists[name].value)
+                if change["new"] not in ids:
+                    self.lists[name].value = ", ".join([*ids, change["new"]])
+                picker.value = ""
+
+        picker.observe(picked, "value")
+        return picker
+
+    def _list_saved(self, shown: str = "") -> None:
+        saved = sorted((self.folder / "clients").glob("*.yaml"))
+        self._quiet = True  # listing is not opening
+        try:
+            self.opener.options = [("New client", "")] + [(p.stem, p.name) for p in saved]
+            self.opener.value = shown if shown in {p.name for p in saved} else ""
+        finally:
+            self._quiet = False
+
+    def _open_picked(self, change: Any) -> None:
+        if change["new"] and not self._quiet:
+            self.open(self.folder / "clients" / change["new"])
+
+    def open(self, path: str | Path) -> None:
+        """Fill the form from a saved client profile (as ``handouts build`` reads it)."""
+        from .profile import read_yaml
+
+        path = Path(path)
+        try:
+            data = read_yaml(path)
+        except HandoutsError as exc:
+            self.status.value = (f"<b style='color:#a01818;{_LINE}'>"
+                                 f"{html.escape(str(exc))}</b>")
+            return
+        self._loading = True
+        try:
+            self.client_id.value = str(data.get("client_id", ""))
+            self.session_date.value = str(data.get("session_date", ""))
+            self.therapist.value = str(data.get("therapist", "") or "")
+            self.note.value = str(data.get("note", "") or "").rstrip("\n")
+            self.topics.value = ", ".join(_listed(data.get("topics")))
+            for name, box in self.lists.items():
+                box.value = ", ".join(_listed(data.get(name)))
+            self.audience.value = str(data.get("audience", "auto"))
+            self.paper.value = str(data.get("paper", self.paper.value))
+            for key in ("large_print", "fillable", "cards"):
+                if key in data:
+                    getattr(self, key).value = str(data[key]).lower() in {"true", "yes",
+                                                                            "on", "1"}
+            self.partner_rows.clear()
+            for partner in data.get("partners") or [""]:
+                if isinstance(partner, dict):
+                    self.add_partner(str(partner.get("name", "")),
+                                     str(partner.get("pronouns", "") or ""))
+                else:
+                    self.add_partner(str(partner))
+            self.section_rows.clear()
+            for section in data.get("own_sections") or []:
+                self.add_section(str(section.get("title", "")), str(section.get("text", "")),
+                                 str(section.get("after", "end")))
+            self._layout()
+        except (AttributeError, TypeError, ValueError, KeyError) as exc:
+            self.status.value = (f"<b style='color:#a01818;{_LINE}'>{html.escape(path.name)}"
+                                 f": cannot be shown in the form ({html.escape(str(exc))})"
+                                 "; edit it as text</b>")
+            return
+        finally:
+            self._loading = False
+        self.status.value = (f"<span style='{_LINE}'>Opened <code>clients/"
+                             f"{html.escape(path.name)}</code>. Building saves it again."
+                             "</span>")
         self._changed()
 
     # rows -------------------------------------------------------------------------
@@ -255,6 +345,8 @@ class Form:
         return validate(raw, file=None)
 
     def _changed(self, _change: Any = None) -> None:
+        if self._loading:
+            return
         lines = self.problems()
         self.problems_html.value = "".join(
             f"<div style='color:#a01818;{_LINE}'>{html.escape(line)}</div>" for line in lines)
@@ -272,7 +364,9 @@ class Form:
         path = self.folder / "clients" / f"{data['client_id']}.yaml"
         text = ("# Written by the handouts form. `handouts build` builds it.\n"
                 + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-        return atomic_write(path, text.encode("utf-8"))
+        written = atomic_write(path, text.encode("utf-8"))
+        self._list_saved(shown=path.name)
+        return written
 
     def build(self) -> Path | None:
         """Check, save the profile, build the PDF as ``handouts build`` does, show page 1."""
