@@ -151,3 +151,26 @@ def test_a_hand_written_profile_opens_too(form):
     assert values["partners"] == [{"name": "Ari"}, {"name": "On", "pronouns": "they/them"}]
     assert values["rituals"] == ["six-second-kiss", "appreciation-ritual"]
     assert values["large_print"] is True and values["session_date"] == "2026-12-03"
+
+
+def test_nothing_of_one_client_stays_for_the_next(form):
+    _fill(form)
+    form.add_section("Ours", "Private words.", "end")
+    form.fillable.value = True
+    form.password.value = "pw"
+    form.save()
+    form.new_client.click()
+    values = form.values()
+    assert values["client_id"] == "" and values["partners"] == []
+    assert "note" not in values and "own_sections" not in values
+    assert not any(values[name] for name in form.lists)
+    assert values["fillable"] is False and values["paper"] == "a4"  # the practice's
+    assert form.password.value == "" and form.viewer.layout.display == "none"
+    form.opener.value = "c-1042.yaml"  # and back: the saved client is whole again
+    assert form.values()["note"] == "Start with **one** ritual.\n"
+    (form.folder / "clients" / "c-9.yaml").write_text(
+        "client_id: c-9\npartners: [Lee]\nsession_date: 2026-12-01\n")
+    form.open(form.folder / "clients" / "c-9.yaml")  # opening is a fresh start too
+    values = form.values()
+    assert values["fillable"] is False and "note" not in values
+    assert values["partners"] == [{"name": "Lee"}] and not values["modules"]

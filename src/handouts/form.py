@@ -70,6 +70,10 @@ class Form:
                                  layout=w.Layout(width="480px"))
         self._list_saved()
         self.opener.observe(self._open_picked, "value")
+        self.new_client = w.Button(description="New client", icon="user-plus",
+                                   tooltip="Empty the form for the next client",
+                                   layout=w.Layout(width="auto"))
+        self.new_client.on_click(lambda _: self.clear())
         self.client_id = text("Client id", "a pseudonym such as c-1042, never a name")
         self.session_date = text("Session date", "YYYY-MM-DD",
                                  value=dt.date.today().isoformat())
@@ -137,7 +141,7 @@ class Form:
                    f"{html.escape(str(self.practice.get('practice_contact', '')))} · "
                    f"paper {html.escape(str(paper))}</div>")
         self.widget = w.VBox([
-            w.HTML(heading), self.opener, self.client_id, self.session_date, self.therapist,
+            w.HTML(heading), w.HBox([self.opener, self.new_client]), self.client_id, self.session_date, self.therapist,
             w.HTML("<b>Partners</b> (names or initials, pronouns optional)"),
             self.partner_box, add_partner, self.note,
             w.HTML("<b>What to include</b>"), self.topics,
@@ -184,8 +188,35 @@ class Form:
             self._quiet = False
 
     def _open_picked(self, change: Any) -> None:
-        if change["new"] and not self._quiet:
+        if self._quiet:
+            return
+        if change["new"]:
             self.open(self.folder / "clients" / change["new"])
+        else:
+            self.clear()
+
+    def clear(self) -> None:
+        """Empty the form for the next client: nothing of the last one stays."""
+        self._loading = True
+        try:
+            for box in (self.client_id, self.therapist, self.note, self.topics,
+                        *self.lists.values(), self.password):
+                box.value = ""
+            self.session_date.value = dt.date.today().isoformat()
+            self.audience.value = "auto"
+            self.paper.value = self.practice.get("paper", "letter")
+            for key in ("large_print", "fillable", "cards"):
+                getattr(self, key).value = bool(self.practice.get(key, False))
+            self.partner_rows.clear()
+            self.section_rows.clear()
+            self.add_partner()
+        finally:
+            self._loading = False
+        self.pdf_path = None
+        self.viewer.layout.display = "none"
+        self.problems_html.value = self.status.value = ""
+        self.progress.set_client("")
+        self._list_saved()
 
     def open(self, path: str | Path) -> None:
         """Fill the form from a saved client profile (as ``handouts build`` reads it)."""
@@ -208,11 +239,11 @@ class Form:
             for name, box in self.lists.items():
                 box.value = ", ".join(_listed(data.get(name)))
             self.audience.value = str(data.get("audience", "auto"))
-            self.paper.value = str(data.get("paper", self.paper.value))
-            for key in ("large_print", "fillable", "cards"):
-                if key in data:
-                    getattr(self, key).value = str(data[key]).lower() in {"true", "yes",
-                                                                            "on", "1"}
+            self.paper.value = str(data.get("paper", self.practice.get("paper", "letter")))
+            for key in ("large_print", "fillable", "cards"):  # absent: the practice's
+                value = data.get(key, self.practice.get(key, False))
+                getattr(self, key).value = str(value).lower() in {"true", "yes", "on", "1"}
+            self.password.value = ""
             self.partner_rows.clear()
             for partner in data.get("partners") or [""]:
                 if isinstance(partner, dict):
@@ -394,7 +425,8 @@ class Form:
             self.folder) else self.pdf_path
         self.status.value = (f"<span class='handouts-built' style='{_LINE}'>Built "
                              f"<code>{html.escape(str(rel))}</code> from "
-                             f"<code>clients/{html.escape(profile_path.name)}</code></span>")
+                             f"<code>clients/{html.escape(profile_path.name)}</code>. "
+                             "For the next client, press <b>New client</b>.</span>")
         self.viewer.layout.display = "flex"
         self.show_page(1)
         return self.pdf_path
