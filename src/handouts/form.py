@@ -141,7 +141,8 @@ class Form:
                    f"{html.escape(str(self.practice.get('practice_contact', '')))} · "
                    f"paper {html.escape(str(paper))}</div>")
         self.widget = w.VBox([
-            w.HTML(heading), w.HBox([self.opener, self.new_client]), self.client_id, self.session_date, self.therapist,
+            w.HTML(heading), w.HBox([self.opener, self.new_client]),
+            self.client_id, self.session_date, self.therapist,
             w.HTML("<b>Partners</b> (names or initials, pronouns optional)"),
             self.partner_box, add_partner, self.note,
             w.HTML("<b>What to include</b>"), self.topics,
