@@ -76,3 +76,35 @@ def test_building_with_the_engine_prints_no_renderer_log_lines(tmp_path):
              if "Step " in line or "fontTools" in line or "subset" in line.lower()]
     assert not noise, noise[:5]
     assert list((tmp_path / "pdfs").rglob("*.pdf"))
+
+
+def test_a_parameters_cell_that_does_not_parse_is_one_sentence_in_a_real_kernel(tmp_path):
+    import nbclient
+    import pytest
+
+    from handouts.errors import PARAMETERS_MARK, QUOTES_HINT
+
+    nb = new_notebook(cells=[
+        new_code_cell("import handouts\nhandouts.show_errors_plainly()"),
+        new_code_cell(f"{PARAMETERS_MARK}\nclient_id = 'c-1'\npartners = [{{'name': 'Quill'}}"),
+        new_code_cell("print('never')"),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    with pytest.raises(nbclient.exceptions.CellExecutionError):
+        client.execute()  # the cell still fails, so Run All stops there
+    error = nb.cells[1].outputs[-1]
+    (shown,) = error["traceback"]  # one line, no traceback
+    assert shown.startswith("HandoutsError: parameters cell: line 3: ")
+    assert shown.endswith(f"; {QUOTES_HINT}")
+    assert nb.cells[2].outputs == []
+    # Any other cell that does not parse keeps Python's own message.
+    other = new_notebook(cells=[nb.cells[0], new_code_cell("x = (")],
+                         metadata=nb.metadata)
+    client = nbclient.NotebookClient(other, timeout=120, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    with pytest.raises(nbclient.exceptions.CellExecutionError):
+        client.execute()
+    assert other.cells[1].outputs[-1]["ename"] == "SyntaxError"

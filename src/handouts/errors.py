@@ -68,17 +68,41 @@ def install_one_line_errors(shell: object | None = None) -> None:
             if not history[-1].lstrip().startswith(PARAMETERS_MARK):
                 return self.showtraceback((etype, value, tb), tb_offset=tb_offset)
             # An unquoted value in the parameters cell (client_id = c-12) is a NameError.
-            value = HandoutsError(f"{value}; put text in quotes, like \"Sam\" or "
-                                  "\"c-12\"", file="parameters cell")
+            value = HandoutsError(f"{value}; {QUOTES_HINT}", file="parameters cell")
             etype = HandoutsError
         stb = [f"{etype.__name__}: {value}"]
         self._showtraceback(etype, value, stb)
         return stb
 
     shell.set_custom_exc((HandoutsError, NameError), one_sentence)
+    if not getattr(shell.showsyntaxerror, "handouts_plain", False):
+        shell.showsyntaxerror = _plain_syntax_error(shell, shell.showsyntaxerror)
+
+
+def _plain_syntax_error(shell, show):
+    """Wrap IPython's syntax-error display: one sentence for the parameters cell.
+
+    IPython shows a cell that does not compile through ``showsyntaxerror``, never through
+    the custom handler; the cell still fails, so Run All stops there.
+    """
+    import sys
+
+    def plain(filename=None, running_compiled_code=False):
+        history = shell.user_ns.get("In") or [""]
+        etype, value, _ = sys.exc_info()
+        if not (isinstance(value, SyntaxError)
+                and history[-1].lstrip().startswith(PARAMETERS_MARK)):
+            return show(filename, running_compiled_code)
+        error = HandoutsError(f"line {value.lineno}: {value.msg}; {QUOTES_HINT}",
+                              file="parameters cell")
+        shell._showtraceback(HandoutsError, error, [f"HandoutsError: {error}"])
+
+    plain.handouts_plain = True
+    return plain
 
 
 PARAMETERS_MARK = "# Parameters of this handout"  # first line of every parameters cell
+QUOTES_HINT = 'put text in quotes, like "Sam" or "c-12", and close every bracket'
 
 
 class HarvestError(HandoutsError):

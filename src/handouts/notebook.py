@@ -22,6 +22,7 @@ from .assemble import Handout, assemble
 from .content import LIST_OF_KIND, Library, Module, load_library, parse_module_text
 from .errors import (
     PARAMETERS_MARK,
+    QUOTES_HINT,
     BuildError,
     LibraryError,
     ProfileError,
@@ -128,8 +129,8 @@ def _assignments(source: str) -> dict[str, Any]:
     try:
         tree = ast.parse(source, filename="<parameters>")
     except SyntaxError as exc:
-        raise ProfileError(f"line {exc.lineno}: {exc.msg}; put text in quotes, like "
-                           "\"Sam\" or \"2026-11-24\"", file="parameters cell") from None
+        raise ProfileError(f"line {exc.lineno}: {exc.msg}; {QUOTES_HINT}",
+                           file="parameters cell") from None
     values: dict[str, Any] = {}
     for node in tree.body:
         if not (isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None):
