@@ -80,12 +80,26 @@ def test_every_touch_choice_list_offers_a_lasting_no():
         assert "not now" in choices and "not for me" in choices, module_id
 
 
-def test_touch_and_sex_practices_are_ruled_out_by_violence_and_coercion():
-    for module in MODULES:
-        if module.kind == "worksheet" and re.search(
-                r"\b(touch|kiss|sex)", module.for_reader("couple").plain_text().lower()):
-            assert {"violence-or-fear", "coercion-concern"} <= set(module.contraindications), \
-                module.id
+def test_no_exercise_is_handed_out_where_there_is_violence_or_coercion():
+    # CONTENT.md: these exercises are not for relationships with violence, coercion,
+    # threats or fear. Rituals and conversation scripts are the exercises.
+    exercises = [m for m in MODULES if m.kind in ("worksheet", "script")]
+    assert exercises
+    for module in exercises:
+        assert {"violence-or-fear", "coercion-concern"} <= set(module.contraindications), \
+            module.id
+
+
+def test_practices_that_invite_touch_or_desire_wait_while_an_affair_is_raw():
+    # Scripts that protect a "no" or a pause (declining-warmly, when-something-shifts)
+    # stay available: saying no matters most then.
+    inviting = [m for m in MODULES if m.kind in ("worksheet", "script")
+                and {"touch", "affection", "desire"} & set(m.tags)]
+    assert {"six-second-kiss", "gentle-touch-moments", "missing-closeness"} <= {
+        m.id for m in inviting}
+    for module in inviting:
+        assert {"ongoing-affair", "affair-crisis"} <= set(module.contraindications), \
+            module.id
 
 
 def test_sources_cited_are_in_the_bibliography():
