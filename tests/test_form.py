@@ -174,3 +174,15 @@ def test_nothing_of_one_client_stays_for_the_next(form):
     values = form.values()
     assert values["fillable"] is False and "note" not in values
     assert values["partners"] == [{"name": "Lee"}] and not values["modules"]
+
+
+def test_practice_yes_no_settings_tick_the_boxes_as_written(tmp_path):
+    folder = tmp_path / "practice"
+    init_folder(folder)
+    with (folder / "practice.yaml").open("a") as f:
+        f.write("fillable: false\nlarge_print: yes\n")  # read as text, like every scalar
+    form = Form(folder)
+    assert form.fillable.value is False and form.large_print.value is True
+    form.fillable.value = True
+    form.new_client.click()
+    assert form.fillable.value is False and form.large_print.value is True

@@ -33,6 +33,11 @@ def _ids(text: str) -> list[str]:
     return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
 
 
+def _ticked(value: Any) -> bool:
+    """Return a yes/no setting as read from YAML, where every scalar stays text."""
+    return str(value).strip().lower() in {"true", "yes", "on", "1"}
+
+
 def _listed(value: Any) -> list[str]:
     """Return a profile list field (a YAML list or a comma-separated text) as ids."""
     if isinstance(value, list | tuple):
@@ -103,11 +108,11 @@ class Form:
         paper = self.practice.get("paper", "letter")
         self.paper = w.Dropdown(options=("letter", "a4"), value=paper, description="Paper",
                                 style=style)
-        self.large_print = w.Checkbox(value=bool(self.practice.get("large_print", False)),
+        self.large_print = w.Checkbox(value=_ticked(self.practice.get("large_print")),
                                       description="Large print")
-        self.fillable = w.Checkbox(value=bool(self.practice.get("fillable", False)),
+        self.fillable = w.Checkbox(value=_ticked(self.practice.get("fillable")),
                                    description="Fillable on a tablet")
-        self.cards = w.Checkbox(value=bool(self.practice.get("cards", False)),
+        self.cards = w.Checkbox(value=_ticked(self.practice.get("cards")),
                                 description="Cut-out cards")
         self.password = w.Password(description="PDF password", placeholder="optional; "
                                    "never saved", style=style)
@@ -198,21 +203,7 @@ class Form:
 
     def clear(self) -> None:
         """Empty the form for the next client: nothing of the last one stays."""
-        self._loading = True
-        try:
-            for box in (self.client_id, self.therapist, self.note, self.topics,
-                        *self.lists.values(), self.password):
-                box.value = ""
-            self.session_date.value = dt.date.today().isoformat()
-            self.audience.value = "auto"
-            self.paper.value = self.practice.get("paper", "letter")
-            for key in ("large_print", "fillable", "cards"):
-                getattr(self, key).value = bool(self.practice.get(key, False))
-            self.partner_rows.clear()
-            self.section_rows.clear()
-            self.add_partner()
-        finally:
-            self._loading = False
+        self._fill({"session_date": dt.date.today().isoformat()})
         self.pdf_path = None
         self.viewer.layout.display = "none"
         self.problems_html.value = self.status.value = ""
@@ -225,11 +216,23 @@ class Form:
 
         path = Path(path)
         try:
-            data = read_yaml(path)
+            self._fill(read_yaml(path))
         except HandoutsError as exc:
             self.status.value = (f"<b style='color:#a01818;{_LINE}'>"
                                  f"{html.escape(str(exc))}</b>")
             return
+        except (AttributeError, TypeError, ValueError, KeyError) as exc:
+            self.status.value = (f"<b style='color:#a01818;{_LINE}'>{html.escape(path.name)}"
+                                 f": cannot be shown in the form ({html.escape(str(exc))})"
+                                 "; edit it as text</b>")
+            return
+        self.status.value = (f"<span style='{_LINE}'>Opened <code>clients/"
+                             f"{html.escape(path.name)}</code>. Building saves it again."
+                             "</span>")
+        self._changed()
+
+    def _fill(self, data: dict[str, Any]) -> None:
+        """Set every field from raw profile *data*; what it lacks gets the practice's default."""
         self._loading = True
         try:
             self.client_id.value = str(data.get("client_id", ""))
@@ -241,10 +244,9 @@ class Form:
                 box.value = ", ".join(_listed(data.get(name)))
             self.audience.value = str(data.get("audience", "auto"))
             self.paper.value = str(data.get("paper", self.practice.get("paper", "letter")))
-            for key in ("large_print", "fillable", "cards"):  # absent: the practice's
-                value = data.get(key, self.practice.get(key, False))
-                getattr(self, key).value = str(value).lower() in {"true", "yes", "on", "1"}
-            self.password.value = ""
+            for key in ("large_print", "fillable", "cards"):
+                getattr(self, key).value = _ticked(data.get(key, self.practice.get(key)))
+            self.password.value = ""  # never saved, so never carried over
             self.partner_rows.clear()
             for partner in data.get("partners") or [""]:
                 if isinstance(partner, dict):
@@ -257,17 +259,8 @@ class Form:
                 self.add_section(str(section.get("title", "")), str(section.get("text", "")),
                                  str(section.get("after", "end")))
             self._layout()
-        except (AttributeError, TypeError, ValueError, KeyError) as exc:
-            self.status.value = (f"<b style='color:#a01818;{_LINE}'>{html.escape(path.name)}"
-                                 f": cannot be shown in the form ({html.escape(str(exc))})"
-                                 "; edit it as text</b>")
-            return
         finally:
             self._loading = False
-        self.status.value = (f"<span style='{_LINE}'>Opened <code>clients/"
-                             f"{html.escape(path.name)}</code>. Building saves it again."
-                             "</span>")
-        self._changed()
 
     # rows -------------------------------------------------------------------------
     def add_partner(self, name: str = "", pronouns: str = "") -> None:
