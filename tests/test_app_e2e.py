@@ -6,6 +6,7 @@ then check the PDF and the saved profile. Skips like tests/test_lab_e2e.py.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -64,6 +65,23 @@ def app(tmp_path):
             server.kill()
 
 
+@contextlib.contextmanager
+def _form_page(app):
+    """Yield the app's form in Chromium, loaded and ready, as the therapist sees it."""
+    from playwright.sync_api import sync_playwright
+
+    base, token, _ = app
+    with sync_playwright() as p:
+        browser = _browser(p)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.goto(f"{base}/?token={token}")
+            page.wait_for_selector("button:has-text('Build the handout')", timeout=120_000)
+            yield page
+        finally:
+            browser.close()
+
+
 def test_the_app_refuses_a_visitor_without_the_token(app):
     import urllib.request
 
@@ -74,50 +92,41 @@ def test_the_app_refuses_a_visitor_without_the_token(app):
 
 
 def test_a_therapist_fills_the_form_builds_and_reads_the_pages(app, tmp_path):
-    from playwright.sync_api import sync_playwright
+    folder = app[2]
+    with _form_page(app) as page:
+        assert "Harbor Light Couples Therapy" in page.inner_text("body")  # the practice
 
-    base, token, folder = app
-    with sync_playwright() as p:
-        browser = _browser(p)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1100})
-            page.goto(f"{base}/?token={token}")
-            page.wait_for_selector("button:has-text('Build the handout')", timeout=120_000)
-            assert "Harbor Light Couples Therapy" in page.inner_text("body")  # the practice
+        def field(label: str):
+            return page.locator(f".widget-text:has(label:text-is('{label}')) input")
 
-            def field(label: str):
-                return page.locator(f".widget-text:has(label:text-is('{label}')) input")
-
-            field("Client id").fill("c-2001")
-            field("Session date").fill("2026-12-01")
-            page.locator("input[placeholder='name or initials']").first.fill("Marisol")
-            page.locator("input[placeholder='pronouns (optional)']").first.fill("she/her")
-            page.click("button:has-text('Add a partner')")
-            page.locator("input[placeholder='name or initials']").nth(1).fill("On")
-            kiss = load_library().get("six-second-kiss").title
-            page.locator("select:has(option:text-is('Pick a ritual…'))").select_option(
-                label=f"{kiss} (six-second-kiss)")  # picked from the list, not typed
-            page.wait_for_function("""() => [...document.querySelectorAll('input')]
-                .some(i => i.value === 'six-second-kiss')""")
-            field("Modules").fill("barometr")
-            page.get_by_text("unknown id 'barometr' (did you mean 'barometer'?)").wait_for()
-            field("Modules").fill("barometer")
-            page.get_by_text("unknown id 'barometr'").wait_for(state="detached")
-            page.locator("textarea[placeholder^='Markdown; prints']").fill("See you on Monday.")
-            page.locator("input[placeholder='optional; never saved']").fill("pw-never-saved")
-            page.click("button:has-text('Build the handout')")
-            page.wait_for_selector(".handouts-built", timeout=180_000)
-            page.wait_for_selector(".handouts-page:has-text('page 1 of')")
-            page.click("button:has-text('Next page')")
-            page.wait_for_selector(".handouts-page:has-text('page 2 of')")
-            page.locator(".handouts-built").scroll_into_view_if_needed()
-            page.screenshot(path=str(tmp_path / "app.png"), full_page=False)
-            if os.environ.get("HANDOUTS_SCREENSHOTS_APP"):
-                shutil.copy(tmp_path / "app.png", Path(os.environ["HANDOUTS_SCREENSHOTS_APP"]))
-            shown = page.locator(".widget-image img, img.widget-image").first
-            assert shown.bounding_box()["width"] >= 700  # large enough to read
-        finally:
-            browser.close()
+        field("Client id").fill("c-2001")
+        field("Session date").fill("2026-12-01")
+        page.locator("input[placeholder='name or initials']").first.fill("Marisol")
+        page.locator("input[placeholder='pronouns (optional)']").first.fill("she/her")
+        page.click("button:has-text('Add a partner')")
+        page.locator("input[placeholder='name or initials']").nth(1).fill("On")
+        kiss = load_library().get("six-second-kiss").title
+        page.locator("select:has(option:text-is('Pick a ritual…'))").select_option(
+            label=f"{kiss} (six-second-kiss)")  # picked from the list, not typed
+        page.wait_for_function("""() => [...document.querySelectorAll('input')]
+            .some(i => i.value === 'six-second-kiss')""")
+        field("Modules").fill("barometr")
+        page.get_by_text("unknown id 'barometr' (did you mean 'barometer'?)").wait_for()
+        field("Modules").fill("barometer")
+        page.get_by_text("unknown id 'barometr'").wait_for(state="detached")
+        page.locator("textarea[placeholder^='Markdown; prints']").fill("See you on Monday.")
+        page.locator("input[placeholder='optional; never saved']").fill("pw-never-saved")
+        page.click("button:has-text('Build the handout')")
+        page.wait_for_selector(".handouts-built", timeout=180_000)
+        page.wait_for_selector(".handouts-page:has-text('page 1 of')")
+        page.click("button:has-text('Next page')")
+        page.wait_for_selector(".handouts-page:has-text('page 2 of')")
+        page.locator(".handouts-built").scroll_into_view_if_needed()
+        page.screenshot(path=str(tmp_path / "app.png"), full_page=False)
+        if os.environ.get("HANDOUTS_SCREENSHOTS_APP"):
+            shutil.copy(tmp_path / "app.png", Path(os.environ["HANDOUTS_SCREENSHOTS_APP"]))
+        shown = page.locator(".widget-image img, img.widget-image").first
+        assert shown.bounding_box()["width"] >= 700  # large enough to read
     saved = folder / "clients" / "c-2001.yaml"
     assert "pw-never-saved" not in saved.read_text()
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600
@@ -136,38 +145,31 @@ def test_a_therapist_fills_the_form_builds_and_reads_the_pages(app, tmp_path):
 
 
 def test_the_app_reads_picked_filled_handouts_back(app, tmp_path):
-    from playwright.sync_api import sync_playwright
     from test_harvest import build, fill_with_pypdf
 
-    base, token, folder = app
+    folder = app[2]
     blank = build(folder / "output", "2026-11-10")  # last week's fillable handout, c-7
     filled = fill_with_pypdf(blank, tmp_path / "came-back.pdf", {
         "six-second-kiss.p1.day-2": "/on", "six-second-kiss.p1.day-4": "/on",
         "six-second-kiss.p1.day-6": "/on", "six-second-kiss.p1.prompt-1": "Slower mornings."})
     stranger = tmp_path / "stranger.pdf"
     stranger.write_bytes(b"%PDF-1.4 not a handout")
-    with sync_playwright() as p:
-        browser = _browser(p)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1100})
-            page.goto(f"{base}/?token={token}")
-            page.wait_for_selector("text=Filled handouts and progress", timeout=120_000)
-            with page.expect_file_chooser() as chooser:  # as a person picks files
-                page.click("button:has-text('Pick filled handouts')")
-            chooser.value.set_files([str(filled), str(stranger)])
-            page.wait_for_selector(".handouts-harvested:has-text('added: came-back.pdf')",
-                                   timeout=60_000)
-            page.wait_for_selector("text=Days practised", timeout=60_000)  # then the report
-            shown = page.inner_text("body")
-            assert "stranger.pdf" in shown  # the bad file is named; it fails alone
-            assert "Days practised" in shown and "Slower mornings." in shown
-            page.locator("text=Days practised").scroll_into_view_if_needed()
-            page.screenshot(path=str(tmp_path / "progress.png"))
-            if os.environ.get("HANDOUTS_SCREENSHOTS_PROGRESS"):
-                shutil.copy(tmp_path / "progress.png",
-                            Path(os.environ["HANDOUTS_SCREENSHOTS_PROGRESS"]))
-        finally:
-            browser.close()
+    with _form_page(app) as page:
+        page.wait_for_selector("text=Filled handouts and progress")
+        with page.expect_file_chooser() as chooser:  # as a person picks files
+            page.click("button:has-text('Pick filled handouts')")
+        chooser.value.set_files([str(filled), str(stranger)])
+        page.wait_for_selector(".handouts-harvested:has-text('added: came-back.pdf')",
+                               timeout=60_000)
+        page.wait_for_selector("text=Days practised", timeout=60_000)  # then the report
+        shown = page.inner_text("body")
+        assert "stranger.pdf" in shown  # the bad file is named; it fails alone
+        assert "Days practised" in shown and "Slower mornings." in shown
+        page.locator("text=Days practised").scroll_into_view_if_needed()
+        page.screenshot(path=str(tmp_path / "progress.png"))
+        if os.environ.get("HANDOUTS_SCREENSHOTS_PROGRESS"):
+            shutil.copy(tmp_path / "progress.png",
+                        Path(os.environ["HANDOUTS_SCREENSHOTS_PROGRESS"]))
     history = folder / "output" / "c-7" / "history.jsonl"
     assert "Slower mornings." in history.read_text()
     assert stat.S_IMODE(history.stat().st_mode) == 0o600
