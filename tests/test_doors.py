@@ -86,3 +86,17 @@ def test_misspelled_and_converted_parameters_fail_under_papermill(tmp_path):
                        "-p", "practice", "")
     assert result.returncode == 0, result.stderr[-2000:]
     assert list((tmp_path / "out" / "00123").glob("*.pdf"))
+
+
+def test_papermill_from_another_folder_says_where_it_looked_for_the_practice(tmp_path):
+    (tmp_path / "practice").mkdir()
+    (tmp_path / "practice" / "client.yaml").write_text(PROFILE, encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = papermill(elsewhere, "-f", str(tmp_path / "practice" / "client.yaml"),
+                       "--engine", "handouts")
+    assert result.returncode != 0
+    assert (f"parameters: practice: no file 'practice.yaml' in {elsewhere}"
+            in result.stderr + result.stdout)
+    assert "pass -p practice /full/path/practice.yaml" in result.stderr + result.stdout
+    assert not list(elsewhere.rglob("*.pdf"))

@@ -209,6 +209,13 @@ def start(namespace: Mapping[str, Any], workbook: str = "connection",
         practice = str(example_practice())
         print(f"Practice: the bundled fictional example ({practice}); set `practice` "
               "to your practice.yaml.")
+    if practice and not (base / practice).is_file():
+        # papermill -f passes the text of a profile, not where it lives: a relative path
+        # is taken from the folder the notebook runs in.
+        raise ProfileError(f"no file {practice!r} in {base} (relative paths are taken from "
+                           "the folder the notebook runs in); run papermill from the "
+                           "profile's folder or pass -p practice /full/path/practice.yaml",
+                           file="parameters", field="practice")
     raw = inherit_practice({**values, "practice": practice} if practice else values, base,
                            "parameters")
     profile = validate(raw, file="parameters")
