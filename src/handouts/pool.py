@@ -16,6 +16,7 @@ import os
 import select
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -251,7 +252,10 @@ class _Worker:
 def run_tasks(tasks: list[Task], on_done: Callable[[Done], None], *, workers: int = 2,
               timeout: float = 120.0, warm: bool = True) -> None:
     """Run *tasks* in *workers* warm workers, a fresh fork per task; report each."""
-    context = multiprocessing.get_context("spawn")
+    # Forking a single-threaded parent (the command line) saves a new interpreter and its
+    # imports; a parent with threads (a Jupyter kernel, a progress bar) must spawn.
+    context = multiprocessing.get_context(
+        "fork" if threading.active_count() == 1 else "spawn")
     pool = [_Worker(context, warm) for _ in range(min(max(workers, 1), len(tasks)))]
     queue = list(tasks)
     # The worker stops a client at *timeout*; this backstop catches a stuck worker.
