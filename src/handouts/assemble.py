@@ -114,6 +114,8 @@ def check_choices(profile: Profile, library: Library, file: object | None = None
 
 def assemble(profile: Profile, library: Library, file: object | None = None) -> Handout:
     """Return the ordered handout for *profile*, validating every chosen id."""
+    # A handout built for one topic is titled by it (never by a client's name).
+    topics = [library.topics[t].title for t in profile.topics if t in library.topics]
     profile = expand_topics(profile, library, file)
     check_choices(profile, library, file)
 
@@ -134,7 +136,7 @@ def assemble(profile: Profile, library: Library, file: object | None = None) -> 
         own_after[own.after] = (*own_after.get(own.after, ()), own)
     return Handout(
         profile=profile,
-        title=TITLES[profile.language],
+        title=topics[0] if len(topics) == 1 else TITLES[profile.language],
         articles=chosen["modules"],
         worksheets=chosen["rituals"],
         scripts=chosen["scripts"],
