@@ -6,6 +6,7 @@ import json
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from helpers import normalise, pdf_text, write_profile
@@ -56,11 +57,13 @@ def test_demo_builds_every_example_for_its_reader(tmp_path, capsys, examples):
     printed = capsys.readouterr().out.split()
     profiles = [load_profile(p) for p in sorted((examples / "clients").glob("*.yaml"))]
     assert {p.reader for p in profiles} == {"couple", "individual", "group"}
-    assert len(printed) == len(profiles)
-    for profile in profiles:
-        pdf = next((tmp_path / profile.client_id).glob("*.pdf"))
-        text = pdf_text(pdf)
-        assert all(name in text for name in profile.names), profile.client_id
+    editions = [e for p in profiles for e in p.editions()]
+    assert {e.language for e in editions} == {"en", "es"}
+    assert len(printed) == len(editions)  # one line per PDF: a bilingual client has two
+    for path, edition in zip(printed, editions, strict=True):
+        assert Path(path).parent == tmp_path / edition.client_id
+        text = pdf_text(Path(path))
+        assert all(name in text for name in edition.names), path
 
 
 def test_library_json_lists_every_module(capsys):

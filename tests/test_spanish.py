@@ -119,7 +119,7 @@ def test_a_spanish_pdf_is_read_back_exactly_like_an_english_one(built):
     fields = {}
     for language, path in built.items():
         with pikepdf.open(path) as pdf:
-            fields[language] = sorted(f.fully_qualified_name for f in pdf.Root.AcroForm.Fields)
+            fields[language] = sorted(f.fully_qualified_name for f in pdf.acroform.fields)
     assert fields["es"] and fields["es"] == fields["en"]
 
 

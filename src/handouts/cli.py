@@ -82,6 +82,8 @@ def build(profile: Path, output_dir: Path, workbook: str, no_record: bool, kerne
 def demo(output_dir: Path) -> None:
     """Build the bundled fictional example clients into OUTPUT."""
     from .build import build as run_build
+    from .files import output_paths
+    from .profile import load_profile
     from .resources import examples_dir
 
     profiles = sorted((examples_dir() / "clients").glob("*.yaml"))
@@ -89,7 +91,9 @@ def demo(output_dir: Path) -> None:
         raise SystemExit("error: the bundled examples are missing from this install")
     for number, profile in enumerate(profiles, start=1):
         click.echo(f"[{number}/{len(profiles)}] building {profile.stem} ...", err=True)
-        click.echo(run_build(profile, output_dir))
+        run_build(profile, output_dir)
+        for edition in load_profile(profile).editions():  # one PDF per language
+            click.echo(output_paths(output_dir, edition, "connection")[0])
 
 
 @cli.command()
