@@ -130,6 +130,12 @@ def test_the_spanish_pdf_speaks_spanish_throughout(built, examples):
         text = normalise(" ".join(p.extract_text() or "" for p in pdf.pages))
     assert "24 de noviembre de 2026" in text  # the session date, as Spanish writes it
     assert "«" in text and "»" in text
+    assert "“" not in text and "”" not in text  # worksheets' prompts too, not only articles
+    first, second = (p["name"] for p in read_profile(
+        examples / "clients" / "sample-couple.yaml")["partners"][:2])
+    # names joined the Spanish way, on the cover and the worksheets
+    assert f" y {second}" in text
+    assert not re.search(rf"{first}(?: \([^)]*\))? & {second}", text)
     assert "marca 2" in text and "1-800-799-7233" in text  # crisis lines offer Spanish
     for english in ("What to do", "Why it helps", "This week", "Ways to begin",
                     "If you are in crisis", "Prepared for"):

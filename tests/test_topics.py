@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 
+import pikepdf
 import pytest
 from helpers import normalise, pdf_text
 
@@ -75,6 +76,12 @@ def test_topic_example_builds_with_every_recommended_title(topic_id, tmp_path):
         # Long titles may break across lines or hyphenate; compare without spaces then.
         assert title in text or re.sub(r"\s+", "", title) in squeezed, \
             f"{topic_id}: {module.id} title {title!r} missing from the PDF"
+    # The handout is titled by its topic (in the PDF's metadata and running header), not
+    # by the connection theme it has nothing to do with.
+    topic_title = LIBRARY.topics[topic_id].title
+    with pikepdf.open(pdf) as doc:
+        assert str(doc.docinfo["/Title"]) == topic_title
+    assert "Connection workbook" not in text
 
 
 def test_affair_crisis_keeps_desire_and_touch_pages_out_of_a_topic():

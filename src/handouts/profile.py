@@ -87,7 +87,7 @@ DEFAULT_CRISIS_LINES: dict[str, tuple[CrisisLine, ...]] = {
                    text="If you or someone else is in danger right now."),
     ),
     "es": (
-        CrisisLine(label="988 Línea de Prevención del Suicidio y Crisis", number="988",
+        CrisisLine(label="Línea de Prevención del Suicidio y Crisis", number="988",
                    text="Llama al 988 y marca 2 para hablar en español, a cualquier hora."),
         CrisisLine(label="Línea Nacional sobre la Violencia Doméstica",
                    number="1-800-799-7233",
