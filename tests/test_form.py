@@ -127,6 +127,21 @@ def test_modules_are_picked_from_the_library_by_title(form):
                                if not line.startswith("rituals")]
 
 
+def test_topics_are_picked_by_title_like_modules(form):
+    labels = dict((value, label) for label, value in form.topic_picker.options)
+    assert set(labels) - {""} == set(form.library.topics)
+    desire = form.library.topics["mismatched-desire"]
+    assert labels["mismatched-desire"] == f"{desire.title} (mismatched-desire)"
+    form.topic_picker.value = "mismatched-desire"
+    form.topic_picker.value = "mismatched-desire"  # picked twice, listed once
+    assert form.topics.value == "mismatched-desire"
+    assert form.topic_picker.value == ""
+    _fill(form)
+    form.topics.value = "mismatched-desire"
+    assert form.values()["topics"] == ["mismatched-desire"]
+    assert not [line for line in form.problems() if line.startswith("topics")]
+
+
 def test_a_saved_client_opens_back_into_the_form(form, tmp_path):
     _fill(form)
     form.add_section("A plan for this week", "Walk on Sunday.", "barometer")

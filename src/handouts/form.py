@@ -45,6 +45,9 @@ def _listed(value: Any) -> list[str]:
     return _ids(str(value or ""))
 
 
+_PROMPTS = {"modules": "Pick an article…", "rituals": "Pick a ritual…",
+            "scripts": "Pick a conversation script…"}
+
 class Form:
     """The client form. *folder* is the practice folder (``practice.yaml``, ``clients/``)."""
 
@@ -97,12 +100,18 @@ class Form:
         add_section = w.Button(description="Add your own section", icon="plus",
                                layout=w.Layout(width="auto"))
         add_section.on_click(lambda _: self.add_section())
-        self.topics = text("Topics", "e.g. connection (adds its recommended modules)")
+        self.topics = text("Topics", "ids separated by commas, or pick from the list on "
+                           "the right; each adds its recommended modules",
+                           layout=w.Layout(width="62%"))
         self.lists = {name: text(name.capitalize(), "ids separated by commas, or pick "
                                  "from the list on the right",
                                  layout=w.Layout(width="62%"))
                       for name in KIND_OF_LIST}
-        self.pickers = {name: self._picker(name, kind) for name, kind in KIND_OF_LIST.items()}
+        self.pickers = {name: self._picker(self.lists[name], _PROMPTS[name], [
+            (m.title, m.id) for m in self.library.of_kind(kind)])
+            for name, kind in KIND_OF_LIST.items()}
+        self.topic_picker = self._picker(self.topics, "Pick a topic…", [
+            (topic.title, key) for key, topic in self.library.topics.items()])
         self.audience = w.Dropdown(options=AUDIENCES, value="auto", description="Reader",
                                    style=style)
         paper = self.practice.get("paper", "letter")
@@ -150,7 +159,7 @@ class Form:
             self.client_id, self.session_date, self.therapist,
             w.HTML("<b>Partners</b> (names or initials, pronouns optional)"),
             self.partner_box, add_partner, self.note,
-            w.HTML("<b>What to include</b>"), self.topics,
+            w.HTML("<b>What to include</b>"), w.HBox([self.topics, self.topic_picker]),
             *(w.HBox([self.lists[name], self.pickers[name]]) for name in KIND_OF_LIST),
             w.HTML("<b>Your own sections</b>"), self.section_box, add_section,
             w.HTML("<b>Print</b>"), self.audience, self.paper,
@@ -165,20 +174,17 @@ class Form:
         self.add_partner()  # problems show from the first change (or Build), not on an empty form
 
     # choosing ---------------------------------------------------------------------
-    def _picker(self, name: str, kind: str) -> Any:
-        """A list of the library's modules of *kind*, by title; picking one adds its id."""
+    def _picker(self, target: Any, prompt: str, choices: list[tuple[str, str]]) -> Any:
+        """A list of *choices* (title, id) by title; picking one adds its id to *target*."""
         w = self.w
-        prompt = {"modules": "Pick an article…", "rituals": "Pick a ritual…",
-                  "scripts": "Pick a conversation script…"}.get(name, f"Pick from {name}…")
-        options = [(prompt, "")] + [(f"{m.title} ({m.id})", m.id)
-                                               for m in self.library.of_kind(kind)]
+        options = [(prompt, "")] + [(f"{title} ({key})", key) for title, key in choices]
         picker = w.Dropdown(options=options, value="", layout=w.Layout(width="36%"))
 
         def picked(change: Any) -> None:
             if change["new"]:
-                ids = _ids(self.lists[name].value)
+                ids = _ids(target.value)
                 if change["new"] not in ids:
-                    self.lists[name].value = ", ".join([*ids, change["new"]])
+                    target.value = ", ".join([*ids, change["new"]])
                 picker.value = ""
 
         picker.observe(picked, "value")
