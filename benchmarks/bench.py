@@ -1,6 +1,9 @@
 """Benchmark: per-handout cost of handouts against WeasyPrint's own floor, in one run.
 
-Run by hand (not a test):  python benchmarks/bench.py [--quick]
+Run by hand (not a test), in a fresh clone with a non-editable install that has the
+variable fonts of the frozen baseline and a Jupyter kernel for the naive papermill row:
+
+    pip install '.[fonts-source,kernel]' && python benchmarks/bench.py [--quick]
 
 Measures, for the same fictional handouts:
   baseline       bare WeasyPrint on the frozen demo-couple HTML of 2026-11-24 (variable fonts),
@@ -333,6 +336,11 @@ def main() -> None:
         ]
 
         # naive: one papermill CLI run (one kernel) per client
+        from importlib.util import find_spec
+
+        if find_spec("ipykernel") is None:
+            sys.exit("bench: the naive papermill row needs a Jupyter kernel: "
+                     "pip install '.[fonts-source,kernel]'")
         naive_n = 3 if args.quick else 5
         htmls = client_html(rosters[sizes[0]])
         params_dir = tmp / "naive"
