@@ -275,6 +275,11 @@ def main() -> None:
     parser.add_argument("--without-harfbuzz-subset", action="store_true",
                         help="measure as on a machine without libharfbuzz-subset0")
     args = parser.parse_args()
+    from importlib.util import find_spec
+
+    if find_spec("ipykernel") is None:
+        sys.exit("bench: the naive papermill row needs a Jupyter kernel: "
+                 "pip install '.[fonts-source,kernel]'")
     if args.without_harfbuzz_subset:
         without_harfbuzz_subset()
     sizes = [5, 10] if args.quick else [20, 100]
@@ -336,11 +341,6 @@ def main() -> None:
         ]
 
         # naive: one papermill CLI run (one kernel) per client
-        from importlib.util import find_spec
-
-        if find_spec("ipykernel") is None:
-            sys.exit("bench: the naive papermill row needs a Jupyter kernel: "
-                     "pip install '.[fonts-source,kernel]'")
         naive_n = 3 if args.quick else 5
         htmls = client_html(rosters[sizes[0]])
         params_dir = tmp / "naive"
