@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 
 import jinja2
 import pypdf
@@ -153,3 +154,18 @@ def test_choice_fields_are_named_by_column_in_every_language():
     assert names == names_es
     assert {f"gentle-touch-moments.p1.extra-1.item-1.choice-{j}" for j in (1, 2, 3, 4)} <= names
 
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ldconfig is Linux's")
+def test_weasyprint_finds_its_libraries_from_one_ldconfig_listing():
+    """The fast lookup answers as ctypes does, for hits and misses alike."""
+    import ctypes.util
+
+    from handouts.pdf import _ldconfig_listing, _soname
+
+    listing = _ldconfig_listing()
+    assert listing
+    for name in ("gobject-2.0", "pango-1.0", "harfbuzz", "fontconfig", "pangoft2-1.0"):
+        assert _soname(listing, name) == ctypes.util.find_library(name), name
+        assert _soname(listing, name)
+    assert _soname(listing, "libgobject-2.0-0") is None  # a name WeasyPrint tries first

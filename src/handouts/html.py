@@ -87,8 +87,18 @@ def _finalize(value: object) -> object:
 
 
 def environment(extra_templates: str | Path | None = None) -> jinja2.Environment:
-    """Return the Jinja environment: autoescape always on, undefined names are errors."""
-    search = [str(extra_templates)] if extra_templates else []
+    """Return the Jinja environment: autoescape always on, undefined names are errors.
+
+    One environment per template folder and process, so each template is compiled once
+    (and a batch worker's forked children inherit them compiled); Jinja still reloads a
+    template whose file changed.
+    """
+    return _environment(str(extra_templates) if extra_templates else "")
+
+
+@cache
+def _environment(extra_templates: str) -> jinja2.Environment:
+    search = [extra_templates] if extra_templates else []
     search.append(str(templates_dir()))
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(search),

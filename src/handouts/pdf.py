@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,6 +73,60 @@ def _quiet_logs() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def _import_weasyprint():
+    """Import WeasyPrint, answering its library lookups from one ``ldconfig -p`` listing.
+
+    WeasyPrint tries several names for each of its seven libraries, and ctypes answers
+    every miss by running ldconfig, gcc and ld: about 50 processes and 0.3 s at every
+    process start. The names it finally loads (``libpango-1.0.so.0`` ...) are found as
+    before; if anything goes wrong, the import is simply done the usual way.
+    """
+    if "weasyprint" in sys.modules:
+        return sys.modules["weasyprint"]
+    _quiet_logs()  # before the import: WeasyPrint logs while parsing its own stylesheets
+    import ctypes.util
+
+    lookup = ctypes.util.find_library
+    listing = _ldconfig_listing() if sys.platform.startswith("linux") else None
+    if listing is not None:
+        ctypes.util.find_library = lambda name: _soname(listing, name)
+    try:
+        import weasyprint
+    except Exception:  # noqa: BLE001 - fall back to WeasyPrint's own lookups
+        for name in [m for m in sys.modules if m.split(".")[0] == "weasyprint"]:
+            del sys.modules[name]
+        ctypes.util.find_library = lookup
+        import weasyprint
+    finally:
+        ctypes.util.find_library = lookup
+    return weasyprint
+
+
+def _ldconfig_listing() -> bytes | None:
+    import subprocess
+
+    for ldconfig in ("/sbin/ldconfig", "/usr/sbin/ldconfig"):
+        try:
+            return subprocess.run([ldconfig, "-p"], capture_output=True, check=True,
+                                  timeout=10).stdout
+        except (OSError, subprocess.SubprocessError):
+            continue
+    return None
+
+
+def _soname(listing: bytes, name: str) -> str | None:
+    """Find lib<name> for this machine's ABI in *listing*, as ctypes.util does."""
+    import re
+    import struct
+
+    bits = "-32" if struct.calcsize("l") == 4 else "-64"
+    abi = {"x86_64-64": "libc6,x86-64", "ppc64-64": "libc6,64bit", "sparc64-64": "libc6,64bit",
+           "s390x-64": "libc6,64bit", "ia64-64": "libc6,IA-64"}.get(
+        os.uname().machine + bits, "libc6")
+    found = re.search(os.fsencode(rf"\s+(lib{re.escape(name)}\.[^\s]+)\s+\({abi}"), listing)
+    return os.fsdecode(found.group(1)) if found else None
+
+
 def _font_config():
     """Return this process's shared FontConfiguration.
 
@@ -115,9 +170,7 @@ def render_pdf(
 
     *source_date* (the session date) pins embedded timestamps for reproducible output.
     """
-    _quiet_logs()  # before the import: WeasyPrint logs while parsing its own stylesheets
-    import weasyprint
-
+    weasyprint = _import_weasyprint()
     fetcher_class, refused = _fetcher_class()
     fetcher = fetcher_class(allowed_roots(extra_files))
     base_url = templates_dir().resolve().as_uri() + "/"
