@@ -179,6 +179,31 @@ def test_progress_is_quiet_when_not_a_terminal(practice, tmp_path):
     assert "2 built" in result.stdout
 
 
+def test_the_progress_bar_on_a_terminal_runs_no_thread(monkeypatch, capsys):
+    """No refresh thread while the batch runs, so its workers are forked, not spawned."""
+    import threading
+
+    from rich.console import Console
+
+    from handouts.report import BatchResult, Outcome, with_progress
+
+    monkeypatch.setattr(Console, "is_terminal", property(lambda self: True))
+    seen = []
+
+    def run(roster, progress):
+        seen.append(threading.active_count())
+        result = BatchResult(workers=1)
+        outcome = Outcome(1, "c-1", "built", 0.1, "", "c-1.pdf")
+        result.outcomes.append(outcome)
+        progress(outcome, result, 1)
+        seen.append(threading.active_count())
+        return result
+
+    with_progress(run, "roster.csv")
+    assert seen == [1, 1]
+    assert "1 built" in capsys.readouterr().err  # the bar was drawn
+
+
 def test_yaml_roster_with_profiles_and_inline_rows(practice, tmp_path, examples):
     shutil.copytree(examples / "clients", practice / "clients")
     path = practice / "roster.yaml"

@@ -82,8 +82,10 @@ def with_progress(run: Callable[..., BatchResult], roster: str | Path,
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[counts]}"), TextColumn("{task.fields[rate]}"),
                TimeElapsedColumn()]
+    # Redrawn at each client, not by rich's refresh thread: with no thread running, the
+    # batch can fork its warm workers instead of starting new interpreters.
     with Progress(*columns, console=console, disable=not console.is_terminal,
-                  transient=False) as bar:
+                  transient=False, auto_refresh=False) as bar:
         task = bar.add_task("handouts", total=None, counts="", rate="")
         begun = time.monotonic()
 
@@ -95,6 +97,7 @@ def with_progress(run: Callable[..., BatchResult], roster: str | Path,
                        counts=f"{built} built · {result.count('skipped')} skipped · "
                               f"{result.count('failed')} failed",
                        rate=f"{built / elapsed:.1f}/s")
+            bar.refresh()
 
         return run(roster, progress=update, **kwargs)
 
