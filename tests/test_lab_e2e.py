@@ -248,6 +248,8 @@ def test_a_therapist_edits_runs_reruns_and_saves_in_handouts_lab(practice_lab, t
             assert "Wren Okafor" in _pdf_words(pdf)
             assert "Alex" not in _pdf_words(pdf)
             first = pdf.read_bytes()
+            # No toast asks the therapist about Jupyter's news feed (no calls out of Lab).
+            assert "Jupyter news" not in page.locator("body").inner_text()
             # The same client through `handouts build` gives the very same PDF.
             assert _built_from_a_profile(folder, partners=[{"name": "Wren Okafor"}],
                                          note="See you soon.", out=tmp_path / "b") == first
