@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import stat
 
+import pikepdf
 import pypdf
 import pytest
+from helpers import pdf_text
 
 pytest.importorskip("ipywidgets")
 
@@ -140,6 +142,26 @@ def test_topics_are_picked_by_title_like_modules(form):
     form.topics.value = "mismatched-desire"
     assert form.values()["topics"] == ["mismatched-desire"]
     assert not [line for line in form.problems() if line.startswith("topics")]
+
+
+def test_a_bilingual_household_gets_both_editions_from_the_form(form):
+    assert form.language.value == "en"  # the practice's language
+    _fill(form)
+    form.language.value = "es+en"
+    assert form.values()["languages"] == ["es", "en"] and "language" not in form.values()
+    pdf_path = form.build()
+    assert pdf_path is not None, form.status.value
+    editions = {}
+    for path in sorted(pdf_path.parent.glob("*.pdf")):
+        with pikepdf.open(path) as pdf:
+            editions[str(pdf.Root.Lang)] = path
+    assert set(editions) == {"es", "en"}
+    assert "Qué hacer" in pdf_text(editions["es"]) and "What to do" in pdf_text(editions["en"])
+    again = Form(form.folder)  # reopened, the choice is still both
+    again.opener.value = "c-1042.yaml"
+    assert again.language.value == "es+en"
+    form.language.value = "es"
+    assert form.values()["language"] == "es" and "languages" not in form.values()
 
 
 def test_a_saved_client_opens_back_into_the_form(form, tmp_path):

@@ -47,6 +47,10 @@ def _listed(value: Any) -> list[str]:
 
 _PROMPTS = {"modules": "Pick an article…", "rituals": "Pick a ritual…",
             "scripts": "Pick a conversation script…"}
+# The handout's language: one edition, or two PDFs for a bilingual household.
+LANGUAGES = (("English", "en"), ("Español", "es"),
+             ("Español and English (two PDFs)", "es+en"),
+             ("English and Español (two PDFs)", "en+es"))
 
 class Form:
     """The client form. *folder* is the practice folder (``practice.yaml``, ``clients/``)."""
@@ -114,6 +118,8 @@ class Form:
             (topic.title, key) for key, topic in self.library.topics.items()])
         self.audience = w.Dropdown(options=AUDIENCES, value="auto", description="Reader",
                                    style=style)
+        self.language = w.Dropdown(options=LANGUAGES, value=self._language({}),
+                                   description="Language", style=style)
         paper = self.practice.get("paper", "letter")
         self.paper = w.Dropdown(options=("letter", "a4"), value=paper, description="Paper",
                                 style=style)
@@ -125,8 +131,8 @@ class Form:
                                 description="Cut-out cards")
         self.password = w.Password(description="PDF password", placeholder="optional; "
                                    "never saved", style=style)
-        for widget in (self.audience, self.paper, self.large_print, self.fillable,
-                       self.cards):
+        for widget in (self.audience, self.language, self.paper, self.large_print,
+                       self.fillable, self.cards):
             widget.observe(self._changed, "value")
         self.problems_html = w.HTML(layout=full)
         self.build_button = w.Button(description="Build the handout", button_style="primary",
@@ -162,7 +168,7 @@ class Form:
             w.HTML("<b>What to include</b>"), w.HBox([self.topics, self.topic_picker]),
             *(w.HBox([self.lists[name], self.pickers[name]]) for name in KIND_OF_LIST),
             w.HTML("<b>Your own sections</b>"), self.section_box, add_section,
-            w.HTML("<b>Print</b>"), self.audience, self.paper,
+            w.HTML("<b>Print</b>"), self.audience, self.language, self.paper,
             w.HBox([self.large_print, self.fillable, self.cards]), self.password,
             self.problems_html, self.build_button, self.status, self.viewer,
             w.HTML(f"<h3>Filled handouts and progress</h3><div style='{_LINE}'>Pick the "
@@ -249,6 +255,7 @@ class Form:
             for name, box in self.lists.items():
                 box.value = ", ".join(_listed(data.get(name)))
             self.audience.value = str(data.get("audience", "auto"))
+            self.language.value = self._language(data)
             self.paper.value = str(data.get("paper", self.practice.get("paper", "letter")))
             for key in ("large_print", "fillable", "cards"):
                 getattr(self, key).value = _ticked(data.get(key, self.practice.get(key)))
@@ -267,6 +274,15 @@ class Form:
             self._layout()
         finally:
             self._loading = False
+
+    def _language(self, data: dict[str, Any]) -> str:
+        """The language choice for raw profile *data*, else the practice's language."""
+        valid = {value for _, value in LANGUAGES}
+        languages = "+".join(_listed(data.get("languages")))
+        if languages in valid:
+            return languages
+        language = str(data.get("language") or self.practice.get("language") or "en")
+        return language if language in valid else "en"
 
     # rows -------------------------------------------------------------------------
     def add_partner(self, name: str = "", pronouns: str = "") -> None:
@@ -336,6 +352,10 @@ class Form:
         if sections:
             data["own_sections"] = sections
         data["audience"] = self.audience.value
+        if "+" in self.language.value:
+            data["languages"] = self.language.value.split("+")
+        else:
+            data["language"] = self.language.value
         data["paper"] = self.paper.value
         data["large_print"] = bool(self.large_print.value)
         data["fillable"] = bool(self.fillable.value)
