@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 
 import jinja2
 import yaml
@@ -127,9 +128,15 @@ def _in_language(render):
 
 def labels(language: str) -> dict[str, str]:
     """Return the template's fixed words (headings, labels) for *language*."""
+    return dict(_labels(language))
+
+
+@cache
+def _labels(language: str) -> MappingProxyType:
+    # Read once per process: parsing the file cost about 30 ms a handout.
     path = templates_dir() / "labels.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return {**data["en"], **data.get(language, {})}
+    return MappingProxyType({**data["en"], **data.get(language, {})})
 
 
 def font_faces(fallbacks: list[str] | tuple[str, ...] = ()) -> list[dict[str, str]]:
