@@ -88,15 +88,43 @@ def test_misspelled_and_converted_parameters_fail_under_papermill(tmp_path):
     assert list((tmp_path / "out" / "00123").glob("*.pdf"))
 
 
-def test_papermill_from_another_folder_says_where_it_looked_for_the_practice(tmp_path):
-    (tmp_path / "practice").mkdir()
-    (tmp_path / "practice" / "client.yaml").write_text(PROFILE, encoding="utf-8")
+def test_papermill_from_another_folder_takes_the_practice_beside_the_profile(tmp_path,
+                                                                            examples):
+    """`practice: practice.yaml` in a profile means the one beside it, as in handouts build,
+    with the in-process engine and with a kernel papermill starts."""
+    folder = tmp_path / "practice"
+    folder.mkdir()
+    shutil.copy(examples / "logo.svg", folder / "logo.svg")
+    (folder / "practice.yaml").write_text((examples / "practice.yaml").read_text().replace(
+        "Harbor Light Couples Therapy", "Riverbend Relationship Clinic"))
+    (folder / "client.yaml").write_text(PROFILE, encoding="utf-8")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    result = papermill(elsewhere, "-f", str(tmp_path / "practice" / "client.yaml"),
+    # Another practice file where papermill runs must not be taken for the profile's own.
+    (elsewhere / "practice.yaml").write_text((folder / "practice.yaml").read_text().replace(
+        "Riverbend Relationship Clinic", "Decoy Clinic"))
+    shutil.copy(examples / "logo.svg", elsewhere / "logo.svg")
+    from helpers import pdf_text
+
+    for door, extra in (("engine", ["--engine", "handouts"]), ("kernel", [])):
+        result = papermill(elsewhere, "-f", str(folder / "client.yaml"),
+                           "-p", "output_dir", door, *extra)
+        assert result.returncode == 0, f"{door}: {result.stderr[-2000:]}"
+        pdf = elsewhere / door / "00123" / "2026-12-03-connection.pdf"
+        text = pdf_text(pdf)
+        assert "Riverbend Relationship Clinic" in text and "Decoy" not in text, door
+
+
+def test_papermill_with_a_practice_that_is_nowhere_says_where_it_looked(tmp_path):
+    (tmp_path / "client.yaml").write_text(
+        PROFILE.replace("practice: practice.yaml", "practice: nowhere.yaml"), encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = papermill(elsewhere, "-f", str(tmp_path / "client.yaml"),
                        "--engine", "handouts")
     assert result.returncode != 0
-    assert (f"parameters: practice: no file 'practice.yaml' in {elsewhere}"
-            in result.stderr + result.stdout)
-    assert "pass -p practice /full/path/practice.yaml" in result.stderr + result.stdout
+    said = result.stderr + result.stdout
+    assert (f"parameters: practice: no file 'nowhere.yaml' in {elsewhere}, nor beside a "
+            "papermill -f file") in said
+    assert "pass -p practice /full/path/practice.yaml" in said
     assert not list(elsewhere.rglob("*.pdf"))

@@ -209,13 +209,18 @@ def start(namespace: Mapping[str, Any], workbook: str = "connection",
         practice = str(example_practice())
         print(f"Practice: the bundled fictional example ({practice}); set `practice` "
               "to your practice.yaml.")
-    if practice and not (base / practice).is_file():
-        # papermill -f passes the text of a profile, not where it lives: a relative path
-        # is taken from the folder the notebook runs in.
-        raise ProfileError(f"no file {practice!r} in {base} (relative paths are taken from "
-                           "the folder the notebook runs in); run papermill from the "
-                           "profile's folder or pass -p practice /full/path/practice.yaml",
-                           file="parameters", field="practice")
+    # papermill -f passes a profile's values, not where it lives: a relative practice path
+    # that came from a profile is taken from the profile's folder, as `handouts build` does.
+    home = next((f.parent for f in reversed(_parameters_files()) if practice
+                 and _names_practice(f, practice) and (f.parent / practice).is_file()), None)
+    if home is not None:
+        base = home
+    elif practice and not (base / practice).is_file():
+        raise ProfileError(
+            f"no file {practice!r} in {base}, nor beside a papermill -f file (relative "
+            "paths are taken from the profile's folder, else from the folder the notebook "
+            "runs in); pass -p practice /full/path/practice.yaml",
+            file="parameters", field="practice")
     raw = inherit_practice({**values, "practice": practice} if practice else values, base,
                            "parameters")
     profile = validate(raw, file="parameters")
@@ -223,6 +228,47 @@ def start(namespace: Mapping[str, Any], workbook: str = "connection",
     session = Session(profile, library, str(output_dir), workbook, mark)
     _CURRENT["session"] = session
     return session
+
+
+def _names_practice(path: Path, practice: str) -> bool:
+    """Whether the parameters file at *path* is the one that set *practice*."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and data.get("practice") == practice
+
+
+def _parameters_files() -> list[Path]:
+    """Return the files papermill's ``-f`` gave this run, in order, found on its command line.
+
+    The command is this process's (papermill with ``--engine handouts``) or its parent's
+    (a kernel papermill started); a relative path is taken from that process's folder.
+    """
+    import os
+    import sys
+
+    commands: list[tuple[list[str], list[Path]]] = [
+        (sys.argv, [Path.cwd(), Path(os.environ.get("PWD") or ".")])]
+    parent = Path(f"/proc/{os.getppid()}")
+    try:
+        argv = [os.fsdecode(a) for a in (parent / "cmdline").read_bytes().split(b"\0") if a]
+        commands.append((argv, [Path(os.readlink(parent / "cwd"))]))
+    except OSError:
+        pass  # no /proc (macOS, Windows): only this process's command line
+    found: list[Path] = []
+    for argv, folders in commands:
+        if not any(Path(arg).name.startswith("papermill") for arg in argv[:2]):
+            continue
+        for arg, value in zip(argv, [*argv[1:], ""], strict=True):
+            if arg.startswith(("--parameters_file=", "--parameters-file=")):
+                arg, value = "-f", arg.split("=", 1)[1]
+            if arg in ("-f", "--parameters_file", "--parameters-file") and value:
+                found += [(folder / value).resolve() for folder in folders
+                          if (folder / value).is_file()][:1]
+    return found
 
 
 class Picker:
