@@ -261,9 +261,10 @@ def run_tasks(tasks: list[Task], on_done: Callable[[Done], None], *, workers: in
               timeout: float = 120.0, warm: bool = True) -> None:
     """Run *tasks* in *workers* warm workers, a fresh fork per task; report each."""
     # Forking a single-threaded parent (the command line) saves a new interpreter and its
-    # imports; a parent with threads (a Jupyter kernel, a progress bar) must spawn.
-    context = multiprocessing.get_context(
-        "fork" if threading.active_count() == 1 else "spawn")
+    # imports. A parent with threads (a Jupyter kernel, a progress bar), or one that has
+    # loaded Pango and GLib (whose own threads Python cannot see), must spawn.
+    safe = threading.active_count() == 1 and "weasyprint" not in sys.modules
+    context = multiprocessing.get_context("fork" if safe else "spawn")
     pool = [_Worker(context, warm) for _ in range(min(max(workers, 1), len(tasks)))]
     queue = list(tasks)
     # The worker stops a client at *timeout*; this backstop catches a stuck worker.
