@@ -28,6 +28,15 @@ def _password_options(command):
     )(command)
 
 
+def _print_pdfs(profile: Path, output_dir: Path, workbook: str) -> None:
+    """Print the path of every PDF a build of *profile* wrote: one per language."""
+    from .files import output_paths
+    from .profile import load_profile
+
+    for edition in load_profile(profile).editions():
+        click.echo(output_paths(output_dir, edition, workbook)[0])
+
+
 def _password(password_env: str | None, ask_password: bool) -> str:
     """Return the password the options ask for ('' for none); never echo it."""
     import os
@@ -66,14 +75,11 @@ def build(profile: Path, output_dir: Path, workbook: str, no_record: bool, kerne
           timeout: int, password_env: str | None, ask_password: bool) -> None:
     """Build one client's handout from a PROFILE (YAML) by running the workbook."""
     from .build import build as run_build
-    from .files import output_paths
-    from .profile import load_profile
 
     password = _password(password_env, ask_password)
     run_build(profile, output_dir, workbook, record=not no_record, kernel=kernel,
               timeout=timeout, password=password)
-    for edition in load_profile(profile).editions():
-        click.echo(output_paths(output_dir, edition, workbook)[0])
+    _print_pdfs(profile, output_dir, workbook)
 
 
 @cli.command()
@@ -82,8 +88,6 @@ def build(profile: Path, output_dir: Path, workbook: str, no_record: bool, kerne
 def demo(output_dir: Path) -> None:
     """Build the bundled fictional example clients into OUTPUT."""
     from .build import build as run_build
-    from .files import output_paths
-    from .profile import load_profile
     from .resources import examples_dir
 
     profiles = sorted((examples_dir() / "clients").glob("*.yaml"))
@@ -92,8 +96,7 @@ def demo(output_dir: Path) -> None:
     for number, profile in enumerate(profiles, start=1):
         click.echo(f"[{number}/{len(profiles)}] building {profile.stem} ...", err=True)
         run_build(profile, output_dir)
-        for edition in load_profile(profile).editions():  # one PDF per language
-            click.echo(output_paths(output_dir, edition, "connection")[0])
+        _print_pdfs(profile, output_dir, "connection")
 
 
 @cli.command()

@@ -181,9 +181,10 @@ def start(namespace: Mapping[str, Any], workbook: str = "connection",
     """Check and validate this run's parameters; return the session that builds the PDF.
 
     *extra* names parameters of this workbook beyond the profile's. Unknown names fail
-    with the closest valid one; the practice file (``practice``; else ``practice.yaml``
-    in the working folder; else the bundled fictional example) is inherited as
-    ``handouts build`` inherits it.
+    with the closest valid one; the practice file (``practice``, relative to the papermill
+    ``-f`` profile that set it, else to the working folder; else ``practice.yaml`` in the
+    working folder; else the bundled fictional example) is inherited as ``handouts build``
+    inherits it.
     """
     install_one_line_errors()
     known = (*PARAMETERS, *WORKBOOK_NAMES, *extra)
