@@ -121,3 +121,24 @@ def test_a_batch_started_from_jupyterlab_builds_like_papermill(tmp_path, example
     assert "Picker skipped" in texts
     html = "".join("".join(o.get("data", {}).get("text/html", "")) for o in outputs)
     assert html.count("<img ") == 2  # the first two pages only, as under papermill
+
+
+def test_workers_warm_up_with_practice_settings_and_no_client_text(tmp_path, examples):
+    """A worker warms up with the practice's look (so its children start with the parsed
+    stylesheet) but is never handed a client's id, names, note or choices."""
+    from handouts.plan import plan, task_for
+    from handouts.pool import _render_warm_up, practice_settings
+
+    jobs = plan(examples / "roster.csv", tmp_path)
+    assert jobs
+    for job in jobs:
+        task = task_for(job, tmp_path, "connection", True)
+        settings = practice_settings(task.parameters)
+        assert settings["accent_color"] and settings["practice_logo"]
+        shown = json.dumps(settings)
+        assert job.profile.client_id not in shown
+        for partner in job.profile.partners:
+            assert partner.name not in shown
+        assert not {"client_id", "partners", "note", "modules", "rituals", "scripts",
+                    "own_sections", "password"} & set(settings)
+    _render_warm_up(settings)  # they validate and render as they are (no fallback)

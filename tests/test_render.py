@@ -169,3 +169,67 @@ def test_weasyprint_finds_its_libraries_from_one_ldconfig_listing():
         assert _soname(listing, name) == ctypes.util.find_library(name), name
         assert _soname(listing, name)
     assert _soname(listing, "libgobject-2.0-0") is None  # a name WeasyPrint tries first
+
+
+@pytest.mark.parametrize("options", [
+    {},
+    {"fillable": True, "large_print": True, "paper": "letter", "language": "es",
+     "rituals": ["love-maps-check-in"], "scripts": ["declining-warmly"]},
+], ids=["default", "fillable-large-letter-es"])
+def test_stylesheet_parsed_once_prints_exactly_as_the_inline_one(options):
+    """The stylesheet handouts parses once per process gives the same pages, fields and text
+    as WeasyPrint rendering the HTML with its inline <style>; a second render (a cached
+    stylesheet) gives the same bytes as the first."""
+    import io
+
+    import pypdfium2
+    import weasyprint
+
+    from handouts import pdf
+
+    profile = validate(params(**options))
+    html = render_html(assemble(profile, load_library(language=profile.language)))
+    pdf._SHEETS.clear()
+    first = render_pdf(html, fillable=profile.fillable, source_date=profile.session_date)
+    second = render_pdf(html, fillable=profile.fillable, source_date=profile.session_date)
+    assert first == second
+    fetcher, _ = pdf._fetcher_class()
+    with pdf._source_date(profile.session_date):
+        inline = weasyprint.HTML(
+            string=html, base_url=pdf.templates_dir().resolve().as_uri() + "/",
+            url_fetcher=fetcher(pdf.allowed_roots())).write_pdf(
+            font_config=pdf._font_config(), pdf_forms=profile.fillable,
+            pdf_variant="pdf/ua-1", custom_metadata=False, attachments=[])
+
+    def pages(data: bytes) -> list[bytes]:
+        document = pypdfium2.PdfDocument(data)
+        return [page.render(scale=40 / 72).to_pil().tobytes() for page in document]
+
+    ours, theirs = pypdf.PdfReader(io.BytesIO(first)), pypdf.PdfReader(io.BytesIO(inline))
+    assert len(ours.pages) == len(theirs.pages) > 3
+    assert [p.extract_text() for p in ours.pages] == [p.extract_text() for p in theirs.pages]
+    assert sorted(ours.get_fields() or {}) == sorted(theirs.get_fields() or {})
+    assert bool(ours.get_fields()) == profile.fillable
+    assert pages(first) == pages(inline)
+
+
+def test_the_stylesheet_is_parsed_once_for_many_handouts(monkeypatch):
+    import weasyprint
+
+    from handouts import pdf
+
+    parsed = []
+    real = weasyprint.CSS
+
+    def counting(*args, **kwargs):
+        parsed.append(1)
+        return real(*args, **kwargs)
+
+    pdf._import_weasyprint()
+    pdf._SHEETS.clear()
+    monkeypatch.setattr(weasyprint, "CSS", counting)
+    for name in ("Avery", "Kit", "Ali"):
+        render_pdf(html_for(partners=[{"name": name}, {"name": "Sam"}]))
+    assert len(parsed) == 1
+    render_pdf(html_for(paper="a4"))  # a different stylesheet is parsed on its own
+    assert len(parsed) == 2

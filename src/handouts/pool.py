@@ -73,8 +73,9 @@ def one_line(exc: BaseException) -> str:
 
 # -- inside a worker ------------------------------------------------------------------
 
-def _worker(conn: Connection, warm: bool) -> None:
-    """Warm up once, then run each task sent over *conn* in a forked child."""
+def _worker(conn: Connection, warm: bool, settings: dict[str, Any] | None = None) -> None:
+    """Warm up once (with the practice *settings*), then run each task sent over *conn*
+    in a forked child."""
     for name in _FRONT_END_VARS:
         os.environ.pop(name, None)
     # jsonschema (via nbformat) builds an IRI grammar at import when rfc3987-syntax is
@@ -91,7 +92,7 @@ def _worker(conn: Connection, warm: bool) -> None:
 
     logging.getLogger("papermill").setLevel(logging.ERROR)
     if warm:
-        _warm_up()
+        _warm_up(settings or {})
     # Move everything imported and warmed so far out of the collector's sight: a forked
     # child's collections then neither walk those objects nor copy their memory pages.
     import gc
@@ -108,22 +109,46 @@ def _worker(conn: Connection, warm: bool) -> None:
         conn.send(_run_forked(task))
 
 
-def _warm_up() -> None:
+# Practice-wide settings a worker warms up with: they shape the stylesheet, the logo and
+# the library every child then finds ready. Never a client's names, notes or choices.
+PRACTICE_SETTINGS = ("language", "paper", "accent_color", "ink_saver", "practice_name",
+                     "practice_contact", "practice_logo", "crisis_lines", "practice_library")
+
+
+def practice_settings(parameters: dict[str, Any]) -> dict[str, Any]:
+    """Return the practice-wide settings among a task's *parameters*."""
+    return {k: parameters[k] for k in PRACTICE_SETTINGS if k in parameters}
+
+
+def _warm_up(settings: dict[str, Any]) -> None:
     """Render a short handout: WeasyPrint, the fonts and the templates are then loaded.
 
+    With the practice's *settings*, the parsed stylesheet, the logo and the practice
+    library are ready for every child too; settings that fail fall back to the defaults.
     One script is enough (measured: a whole article, ritual, script and cards cost 0.4 s
     more per worker and made the next handout no faster).
     """
+    from .errors import HandoutsError
+
+    try:
+        _render_warm_up(settings)
+    except HandoutsError:
+        _render_warm_up({})
+
+
+def _render_warm_up(settings: dict[str, Any]) -> None:
     from .assemble import assemble
     from .content import load_library
     from .html import render_html
     from .pdf import render_pdf
     from .profile import validate
 
-    library = load_library()
     profile = validate({"client_id": "warm-up", "partners": [{"name": "A"}, {"name": "B"}],
-                        "session_date": "2026-01-01", "scripts": library.ids("script")[:1]})
-    render_pdf(render_html(assemble(profile, library)))
+                        "session_date": "2026-01-01", **settings,
+                        "scripts": load_library().ids("script")[:1]})
+    library = load_library(profile.practice_library or None, profile.language)
+    render_pdf(render_html(assemble(profile, library)),
+               extra_files=[profile.practice_logo] if profile.practice_logo else [])
 
 
 def _run_forked(task: Task) -> dict[str, Any]:
@@ -230,9 +255,10 @@ def _execute(task: Task) -> dict[str, Any]:
 # -- in the parent --------------------------------------------------------------------
 
 class _Worker:
-    def __init__(self, context, warm: bool) -> None:
+    def __init__(self, context, warm: bool, settings: dict[str, Any]) -> None:
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_worker, args=(child, warm), daemon=True)
+        self.process = context.Process(target=_worker, args=(child, warm, settings),
+                                       daemon=True)
         self.process.start()
         child.close()
         self.task: Task | None = None
@@ -265,7 +291,9 @@ def run_tasks(tasks: list[Task], on_done: Callable[[Done], None], *, workers: in
     # loaded Pango and GLib (whose own threads Python cannot see), must spawn.
     safe = threading.active_count() == 1 and "weasyprint" not in sys.modules
     context = multiprocessing.get_context("fork" if safe else "spawn")
-    pool = [_Worker(context, warm) for _ in range(min(max(workers, 1), len(tasks)))]
+    settings = practice_settings(tasks[0].parameters) if tasks else {}
+    pool = [_Worker(context, warm, settings)
+            for _ in range(min(max(workers, 1), len(tasks)))]
     queue = list(tasks)
     # The worker stops a client at *timeout*; this backstop catches a stuck worker.
     backstop = timeout + 60.0
@@ -295,7 +323,7 @@ def run_tasks(tasks: list[Task], on_done: Callable[[Done], None], *, workers: in
                         worker.process.join(timeout=5)
                         task, code = worker.task, worker.process.exitcode
                         worker.stop(kill=True)
-                        pool[index] = _Worker(context, warm)
+                        pool[index] = _Worker(context, warm, settings)
                         on_done(Done(task, False, now - worker.started,
                                      f"the worker stopped (exit code {code})"))
                         continue
@@ -305,7 +333,7 @@ def run_tasks(tasks: list[Task], on_done: Callable[[Done], None], *, workers: in
                 elif now - worker.started > backstop:
                     task = worker.task
                     worker.stop(kill=True)
-                    pool[index] = _Worker(context, warm)
+                    pool[index] = _Worker(context, warm, settings)
                     on_done(Done(task, False, now - worker.started,
                                  f"timed out after {timeout:.0f} s; the worker was stopped"))
     finally:
