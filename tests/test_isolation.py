@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -124,10 +126,11 @@ def test_a_batch_started_from_jupyterlab_builds_like_papermill(tmp_path, example
 
 
 def test_workers_warm_up_with_practice_settings_and_no_client_text(tmp_path, examples):
-    """A worker warms up with the practice's look (so its children start with the parsed
-    stylesheet) but is never handed a client's id, names, note or choices."""
+    """A worker warms up by running the workbook with the practice's look (so its children
+    start with the parsed stylesheet) but is never handed a client's id, names, note or
+    choices."""
     from handouts.plan import plan, task_for
-    from handouts.pool import _render_warm_up, practice_settings
+    from handouts.pool import practice_settings, warm_up_parameters
 
     jobs = plan(examples / "roster.csv", tmp_path)
     assert jobs
@@ -141,4 +144,18 @@ def test_workers_warm_up_with_practice_settings_and_no_client_text(tmp_path, exa
             assert partner.name not in shown
         assert not {"client_id", "partners", "note", "modules", "rituals", "scripts",
                     "own_sections", "password"} & set(settings)
-    _render_warm_up(settings)  # they validate and render as they are (no fallback)
+    parameters = warm_up_parameters(settings)  # they validate as they are (no fallback)
+    assert parameters["accent_color"] == settings["accent_color"]
+    shown = json.dumps(parameters)
+    assert not any(job.profile.client_id in shown for job in jobs)
+    out = tmp_path / "warm"
+    # In a process of its own, as in a worker: the engine's shell takes over __main__.
+    run = ("import json, sys; from pathlib import Path; from handouts.pool import papermill_run;"
+           "from handouts.resources import workbook_path; "
+           "papermill_run(workbook_path('connection'), Path(sys.argv[1]), json.loads(sys.argv[2]))")
+    done = subprocess.run([sys.executable, "-c", run, str(tmp_path / "warm.ipynb"),
+                           json.dumps({**parameters, "output_dir": str(out)})],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (pdf,) = (out / "warm-up").glob("*.pdf")
+    assert settings["practice_name"] in pdf_text(pdf)  # the practice's look, rendered

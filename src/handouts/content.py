@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from .errors import LibraryError
-from .resources import library_dir
+from .resources import library_dir, load_yaml
 
 KINDS = ("article", "worksheet", "script", "matter")
 LANGUAGES = ("en", "es")
@@ -248,7 +248,7 @@ def split_front_matter(text: str, path: Path) -> tuple[dict, str]:
         raise LibraryError("front matter is not closed by a '---' line",
                            file=path, field="front matter")
     try:
-        meta = yaml.safe_load("".join(lines[1:end]))
+        meta = load_yaml("".join(lines[1:end]))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 2})" if mark is not None else ""
@@ -441,7 +441,7 @@ def _read_mapping(path: Path) -> dict:
     if not path.is_file():
         return {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise LibraryError(f"not valid YAML: {exc}", file=path) from None
     if not isinstance(data, dict):

@@ -9,14 +9,13 @@ from pathlib import Path
 from types import MappingProxyType
 
 import jinja2
-import yaml
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
 from .assemble import Handout
 from .errors import RenderError
 from .glyphs import fallbacks_needed, mark_cjk_language
-from .resources import FALLBACK_RANGES, TEXT_FAMILIES, font_files, templates_dir
+from .resources import FALLBACK_RANGES, TEXT_FAMILIES, font_files, load_yaml, templates_dir
 
 # Quotation marks as each language prints them (double, then single or inner).
 QUOTES = {"en": "\u201c\u201d\u2018\u2019", "es": "\u00ab\u00bb\u201c\u201d"}
@@ -135,7 +134,7 @@ def labels(language: str) -> dict[str, str]:
 def _labels(language: str) -> MappingProxyType:
     # Read once per process: parsing the file cost about 30 ms a handout.
     path = templates_dir() / "labels.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_yaml(path.read_text(encoding="utf-8"))
     return MappingProxyType({**data["en"], **data.get(language, {})})
 
 

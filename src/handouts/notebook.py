@@ -32,7 +32,7 @@ from .files import atomic_write, output_paths
 from .pdf import write_handout
 from .preview import in_front_end, preview
 from .profile import PARAMETERS, PRACTICE_FIELDS, OwnSection, Profile, inherit_practice, validate
-from .resources import examples_dir
+from .resources import examples_dir, load_yaml
 
 _INJECTED_MARK = "# Parameters\n"  # papermill's injected cell starts so
 WORKBOOK_NAMES = ("practice", "output_dir")
@@ -236,7 +236,7 @@ def _names_practice(path: Path, practice: str) -> bool:
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return False
     return isinstance(data, dict) and data.get("practice") == practice

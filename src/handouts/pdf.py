@@ -103,7 +103,29 @@ def _import_weasyprint():
         import weasyprint
     finally:
         ctypes.util.find_library = lookup
+    _known_glyph_arrays()
     return weasyprint
+
+
+def _known_glyph_arrays(longest: int = 4096) -> None:
+    """Give cffi the glyph-array types WeasyPrint asks for when it subsets a font.
+
+    ``Font._harfbuzz_subset`` (WeasyPrint 70) makes ``ffi.new(f"hb_codepoint_t[{n}]")``
+    with *n* the font's last glyph used, so nearly every font of every handout names a
+    new C type, which cffi parses with pycparser: about 3 ms each, 30-40 ms a handout.
+    The types themselves cost microseconds to make; longer arrays are parsed as before.
+    """
+    try:
+        from weasyprint.text.ffi import ffi
+
+        parsed, backend = ffi._parsed_types, ffi._backend
+        pointer = backend.new_pointer_type(ffi.typeof("hb_codepoint_t"))
+        for n in range(1, longest + 1):
+            key = f"hb_codepoint_t[{n}]"
+            if key not in parsed:
+                parsed[key] = (backend.new_array_type(pointer, n), False)
+    except Exception:  # noqa: BLE001 - cffi or WeasyPrint changed: they parse as before
+        return
 
 
 def _ldconfig_listing() -> bytes | None:

@@ -121,34 +121,52 @@ def practice_settings(parameters: dict[str, Any]) -> dict[str, Any]:
 
 
 def _warm_up(settings: dict[str, Any]) -> None:
-    """Render a short handout: WeasyPrint, the fonts and the templates are then loaded.
+    """Run the bundled workbook once for a fictional client, as a child runs a client's.
 
-    With the practice's *settings*, the parsed stylesheet, the logo and the practice
-    library are ready for every child too; settings that fail fall back to the defaults.
-    One script is enough (measured: a whole article, ritual, script and cards cost 0.4 s
-    more per worker and made the next handout no faster).
+    Everything a child then does is warm: papermill's reading, checking and writing of
+    the notebook, IPython, the templates, WeasyPrint and the fonts, the preview. With the
+    practice's *settings*, the parsed stylesheet, the logo and the practice library are
+    ready too; settings that fail fall back to the defaults. One short script is enough
+    (measured: a whole article, ritual, script and cards cost 0.4 s more per worker and
+    made the next handout no faster). Never the batch's own workbook: what its cells
+    leave behind in this process (a changed folder or table) would reach every client.
     """
-    from .errors import HandoutsError
+    for tried in (settings, {}):
+        try:
+            _run_warm_up(tried)
+            return
+        except Exception:  # noqa: BLE001, S112 - a warm-up only saves time; clients report errors
+            continue
 
-    try:
-        _render_warm_up(settings)
-    except HandoutsError:
-        _render_warm_up({})
 
-
-def _render_warm_up(settings: dict[str, Any]) -> None:
-    from .assemble import assemble
+def warm_up_parameters(settings: dict[str, Any]) -> dict[str, Any]:
+    """Return the workbook parameters of the fictional warm-up client with *settings*."""
     from .content import load_library
-    from .html import render_html
-    from .pdf import render_pdf
-    from .profile import validate
+    from .profile import to_parameters, validate
 
     profile = validate({"client_id": "warm-up", "partners": [{"name": "A"}, {"name": "B"}],
                         "session_date": "2026-01-01", **settings,
+                        "modules": [], "rituals": [], "cards": False,
                         "scripts": load_library().ids("script")[:1]})
-    library = load_library(profile.practice_library or None, profile.language)
-    render_pdf(render_html(assemble(profile, library)),
-               extra_files=[profile.practice_logo] if profile.practice_logo else [])
+    return to_parameters(profile)
+
+
+def _run_warm_up(settings: dict[str, Any]) -> None:
+    import shutil
+    import tempfile
+
+    from .resources import workbook_path
+
+    folder = Path(tempfile.mkdtemp(prefix="handouts-warm-up-"))  # private (0700)
+    cwd, environ = os.getcwd(), dict(os.environ)
+    try:
+        papermill_run(workbook_path("connection"), folder / "warm-up.ipynb",
+                      {**warm_up_parameters(settings), "output_dir": str(folder)})
+    finally:
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(environ)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _run_forked(task: Task) -> dict[str, Any]:
@@ -233,18 +251,22 @@ def _child(task: Task, fd: int) -> None:
     os._exit(code)
 
 
-def _execute(task: Task) -> dict[str, Any]:
+def papermill_run(workbook: Path, output: Path, parameters: dict[str, Any]) -> None:
+    """Run *workbook* with *parameters* in this process (the ``handouts`` engine)."""
     import papermill
 
+    papermill.execute_notebook(str(workbook), str(output), parameters=parameters,
+                               engine_name="handouts", progress_bar=False,
+                               log_output=False)
+
+
+def _execute(task: Task) -> dict[str, Any]:
     os.environ.pop(PASSWORD_ENV, None)
     if task.password:
         os.environ[PASSWORD_ENV] = task.password  # this child only
     tmp = temp_path(task.notebook.parent, ".ipynb")
     try:
-        papermill.execute_notebook(
-            str(task.workbook), str(tmp), parameters=task.parameters,
-            engine_name="handouts", progress_bar=False, log_output=False,
-        )
+        papermill_run(task.workbook, tmp, task.parameters)
         if task.record:
             os.replace(tmp, task.notebook)
     finally:

@@ -24,6 +24,17 @@ def _resource_dir(name: str) -> Path:
     raise FileNotFoundError(f"handouts: bundled folder {name!r} is missing from the install")
 
 
+def load_yaml(text: str):
+    """Parse *text* as safe YAML, with libyaml's parser where PyYAML has it.
+
+    The library is about 40 files of front matter: the pure-Python parser took 0.3 s of
+    every ``handouts build``, libyaml a tenth of that. Both build the same data.
+    """
+    import yaml
+
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+
+
 def library_dir() -> Path:
     """Return the default content library folder."""
     return _resource_dir("library")
