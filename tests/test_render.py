@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 
@@ -233,3 +234,49 @@ def test_the_stylesheet_is_parsed_once_for_many_handouts(monkeypatch):
     assert len(parsed) == 1
     render_pdf(html_for(paper="a4"))  # a different stylesheet is parsed on its own
     assert len(parsed) == 2
+
+
+@pytest.fixture
+def fresh_template_cache(tmp_path, monkeypatch):
+    """A private temporary folder for Jinja's cache, and environments as in a new process."""
+    import tempfile
+
+    from handouts import html
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    for cached in (html._bytecode_cache, html._environment):
+        cached.cache_clear()
+    yield tmp_path / "tmp" / f"_jinja2-cache-{os.getuid()}"
+    for cached in (html._bytecode_cache, html._environment):
+        cached.cache_clear()
+
+
+def test_compiled_templates_are_kept_between_processes_but_never_stale(tmp_path,
+                                                                      fresh_template_cache):
+    from handouts import html
+
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "note.j2").write_text("first {{ x }}", encoding="utf-8")
+    assert environment(own).get_template("note.j2").render(x="<i>") == "first &lt;i&gt;"
+    assert fresh_template_cache.stat().st_mode & 0o777 == 0o700  # private to this user
+    assert len(list(fresh_template_cache.glob("__handouts_*.cache"))) == 1
+    html_one = html_for()  # the bundled templates are compiled and kept too
+
+    html._environment.cache_clear()  # as a new process: the compiled code is loaded...
+    assert html_for() == html_one
+    (own / "note.j2").write_text("second {{ x }}", encoding="utf-8")
+    html._environment.cache_clear()  # ...but a template whose text changed is compiled again
+    assert environment(own).get_template("note.j2").render(x="<i>") == "second &lt;i&gt;"
+
+
+def test_a_cache_folder_that_is_not_private_is_refused(fresh_template_cache, tmp_path):
+    elsewhere = tmp_path / "planted"
+    elsewhere.mkdir()
+    fresh_template_cache.symlink_to(elsewhere)  # someone else's folder in its place
+    from handouts import html
+
+    assert html._bytecode_cache() is None
+    assert "safety" in html_for().lower()  # templates are simply compiled every time
+    assert not list(elsewhere.iterdir())

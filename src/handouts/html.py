@@ -96,6 +96,11 @@ def environment(extra_templates: str | Path | None = None) -> jinja2.Environment
     return _environment(str(extra_templates) if extra_templates else "")
 
 
+# How the templates are compiled (with autoescape always on); compiled code kept between
+# processes is named after them.
+_OPTIONS = {"trim_blocks": True, "lstrip_blocks": True}
+
+
 @cache
 def _environment(extra_templates: str) -> jinja2.Environment:
     search = [extra_templates] if extra_templates else []
@@ -105,14 +110,54 @@ def _environment(extra_templates: str) -> jinja2.Environment:
         autoescape=True,  # forced on for every template, whatever its name
         undefined=jinja2.StrictUndefined,
         finalize=_finalize,
-        trim_blocks=True,
-        lstrip_blocks=True,
+        bytecode_cache=_bytecode_cache(),
+        **_OPTIONS,
     )
     for name, render in (("markdown", markdown), ("markdown_inline", markdown_inline),
                          ("client_markdown", client_markdown)):
         env.filters[name] = _in_language(render)
     env.filters["client_text"] = client_text
     return env
+
+
+class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's cache of compiled templates; a file it cannot read or write is skipped."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:  # noqa: BLE001 - unreadable or torn: compile afresh
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+@cache
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Return a cache of compiled templates shared by this user's processes, or None.
+
+    Compiling the templates took about 0.1 s of every build, batch worker and kernel.
+    Jinja keeps the code in its private per-user folder (created 0700, refused if anyone
+    else owns it) and recompiles a template whose text changed; the file names carry
+    Jinja's, Python's and this package's versions and the options above, so code
+    compiled differently is never loaded.
+    """
+    import hashlib
+    import sys
+
+    from . import __version__
+
+    tag = hashlib.sha256(repr((__version__, jinja2.__version__, sys.version,
+                               sorted(_OPTIONS.items())))
+                         .encode()).hexdigest()[:12]
+    try:
+        return _QuietBytecodeCache(pattern=f"__handouts_{tag}_%s.cache")
+    except (RuntimeError, OSError):  # no private folder to be had: compile every time
+        return None
 
 
 def _in_language(render):
