@@ -9,7 +9,8 @@ Measures, for the same fictional handouts:
   baseline       bare WeasyPrint on the frozen demo-couple HTML of 2026-11-24 (variable fonts),
                  cold (new process) and warm; every later speed-up is measured against it
   warm handout   the demo couple rendered by handouts in a warm process (HTML + PDF)
-  rebuild        the notebook's rebuild-and-preview of the demo couple, warm
+  rebuild        the notebook's rebuild-and-preview of the demo couple, warm (its write and
+                 preview cells: every page as a thumbnail, at the workbook's width)
   cold build     `handouts build` of one client in a new process
   cold floor     a new Python process that imports WeasyPrint and renders the same HTML
   warm floor     WeasyPrint alone rendering every client's HTML in a warm pool (1 and 2 workers)
@@ -95,6 +96,15 @@ def baseline_html() -> str:
     return re.sub(r"\{\{(\w+)\}\}", resolve, BASELINE.read_text(encoding="utf-8"))
 
 
+def _preview_width() -> int:
+    """Return the thumbnail width the bundled workbook's preview cell asks for."""
+    import nbformat
+
+    notebook = nbformat.read(workbook_path("connection"), as_version=4)
+    cell = next(c.source for c in notebook.cells if "handouts.preview(" in c.source)
+    return int(re.search(r"width=(\d+)", cell).group(1))
+
+
 def _warm_in_process(html: str, profile: str, runs: int) -> dict[str, float]:
     """In one warm process: bare WeasyPrint on the baseline, and handouts on the demo couple.
 
@@ -107,6 +117,7 @@ def _warm_in_process(html: str, profile: str, runs: int) -> dict[str, float]:
 
     from handouts.pdf import render_pdf, write_handout
 
+    width = _preview_width()
     fonts = FontConfiguration()
     base = templates_dir().as_uri() + "/"
     couple = handouts.load_profile(profile)
@@ -125,7 +136,7 @@ def _warm_in_process(html: str, profile: str, runs: int) -> dict[str, float]:
     def rebuild() -> None:  # what the workbook's last cells do: write the PDF, show pages
         os.environ["HANDOUTS_FRONT_END"] = "1"  # as in JupyterLab: thumbnails of every page
         write_handout(handouts.assemble(couple, library), out)
-        shown = handouts.preview(out)
+        shown = handouts.preview(out, width=width)
         if hasattr(shown, "_repr_html_"):
             shown._repr_html_()
 
