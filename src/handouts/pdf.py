@@ -142,7 +142,6 @@ def _ldconfig_listing() -> bytes | None:
 
 def _soname(listing: bytes, name: str) -> str | None:
     """Find lib<name> for this machine's ABI in *listing*, as ctypes.util does."""
-    import re
     import struct
 
     bits = "-32" if struct.calcsize("l") == 4 else "-64"
