@@ -254,6 +254,21 @@ def test_a_therapist_edits_runs_reruns_and_saves_in_handouts_lab(practice_lab, t
             assert _built_from_a_profile(folder, partners=[{"name": "Wren Okafor"}],
                                          note="See you soon.", out=tmp_path / "b") == first
 
+            # 1b. Edit the note and Run All again: the kernel lays out only the changed
+            # part (its last build is kept), and the PDF is still what a build prints.
+            append_to_parameters('note = "See you soon. Bring the tracker."')
+            run_all(".handouts-preview img")
+            deadline = time.monotonic() + 90
+            while pdf.read_bytes() == first and time.monotonic() < deadline:
+                time.sleep(0.5)
+            page.wait_for_selector(".handouts-preview img", timeout=90_000)
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+            assert "Bring the tracker." in " ".join(_pdf_words(pdf).split())
+            first = pdf.read_bytes()
+            assert _built_from_a_profile(folder, partners=[{"name": "Wren Okafor"}],
+                                         note="See you soon. Bring the tracker.",
+                                         out=tmp_path / "b2") == first
+
             # 2. Change the parameters, run that cell alone, then only the print cell.
             append_to_parameters('partners = [{"name": "Ivo Marsh"}]')
             params.locator(".cm-content").click()

@@ -86,7 +86,9 @@ class Session:
             raise BuildError(f"this handout was not assembled in this run; {RUN_ALL}",
                              field="handout")
         pdf_path, _ = output_paths(self.output_dir, self.profile, self.workbook)
-        return write_handout(handout, pdf_path, template=template)
+        # Someone editing the workbook builds again and again: keep unchanged parts' layout.
+        return write_handout(handout, pdf_path, template=template,
+                             reuse_layout=in_front_end())
 
     def check_current(self) -> None:
         """Raise unless this is the newest run and its parameters have not run again."""

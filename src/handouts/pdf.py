@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from . import segments
 from .errors import RenderError
 from .files import atomic_write, write_hint
 from .html import render_html
@@ -64,9 +65,10 @@ _FONT_CONFIG = None
 _SHEETS: dict[str, object] = {}  # stylesheet text -> WeasyPrint CSS, parsed once a process
 _SHEETS_KEPT = 8  # a practice uses a few: paper, large print, language, title
 _STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
-# No image cache across documents: a cached image is served without asking the URL
+# No image cache across handouts: a cached image is served without asking the URL
 # fetcher, so one handout could show a file only another handout was allowed to read.
-# The logo costs about 2 ms a handout; the icons are inline SVG.
+# The logo costs about 2 ms a handout; the icons are inline SVG. (A rebuild that reuses
+# layout keeps its cache only while the extra files, and so what may be read, are the same.)
 
 
 def _quiet_logs() -> None:
@@ -221,28 +223,44 @@ def render_pdf(
     fillable: bool = False,
     extra_files: Iterable[str | Path] = (),
     source_date: dt.date | None = None,
+    reuse_layout: bool = False,
 ) -> bytes:
     """Render *html* to PDF bytes; any fetch outside the project's files fails the render.
 
     *source_date* (the session date) pins embedded timestamps for reproducible output.
+    With *reuse_layout*, the parts whose HTML is unchanged since this process's last
+    build keep their layout (see :mod:`handouts.segments`); the bytes are the same.
     """
     weasyprint = _import_weasyprint()
     fetcher_class, refused = _fetcher_class()
+    extra_files = [Path(p) for p in extra_files if p]
     fetcher = fetcher_class(allowed_roots(extra_files))
     base_url = templates_dir().resolve().as_uri() + "/"
+    options = {"pdf_forms": fillable, "pdf_variant": "pdf/ua-1", "custom_metadata": False,
+               "attachments": []}
     try:
         html, style = _split_stylesheet(html)
         sheets = [_stylesheet(weasyprint, style, base_url, fetcher)] if style else []
-        document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher)
-        with _source_date(source_date):
-            return document.write_pdf(
-                stylesheets=sheets,
-                font_config=_font_config(),
-                pdf_forms=fillable,
-                pdf_variant="pdf/ua-1",
-                custom_metadata=False,
-                attachments=[],
-            )
+        parts = segments.split(html, style) if reuse_layout and style else None
+
+        def layout(text: str, css: str = "", images: dict | None = None):
+            extra = [weasyprint.CSS(string=css, base_url=base_url, url_fetcher=fetcher,
+                                    font_config=_font_config())] if css else []
+            return weasyprint.HTML(string=text, base_url=base_url, url_fetcher=fetcher).render(
+                stylesheets=sheets + extra, font_config=_font_config(), cache=images,
+                **options)
+
+        def write(pages, document) -> bytes:
+            with _source_date(source_date):
+                return document.copy(pages).write_pdf(**options)
+
+        if parts is None:
+            document = layout(html)
+            return write(document.pages, document)
+        context = (style, parts.head, parts.tail, fillable,
+                   tuple((str(p.resolve()), p.read_bytes()) for p in extra_files))
+        return segments.render(parts, context, layout,
+                               lambda images: layout(html, "", images), write)
     except refused as exc:
         raise RenderError(f"{exc}; only the project's templates, fonts and the practice logo "
                           "may be used", field="url") from None
@@ -273,13 +291,14 @@ def write_pdf(
     extra_files: Iterable[str | Path] = (),
     source_date: dt.date | None = None,
     password: str = "",
+    reuse_layout: bool = False,
 ) -> Path:
     """Render *html* and write the PDF atomically to *path* (0600); return the path.
 
     With *password*, the PDF is encrypted with AES-256 and needs it to open.
     """
     data = render_pdf(html, fillable=fillable, extra_files=extra_files,
-                      source_date=source_date)
+                      source_date=source_date, reuse_layout=reuse_layout)
     if password:
         data = encrypt(data, password)
     try:
@@ -301,11 +320,13 @@ def password_for(profile) -> str:
     return profile.password.get_secret_value() or os.environ.get(PASSWORD_ENV, "")
 
 
-def write_handout(handout, path: str | Path, template: str = "handout") -> Path:
+def write_handout(handout, path: str | Path, template: str = "handout", *,
+                  reuse_layout: bool = False) -> Path:
     """Render *handout* with *template* and write its PDF, with the profile's options.
 
     This is the one way a PDF is made from a profile: workbooks, the picker and module
-    previews all call it.
+    previews all call it. *reuse_layout* keeps the layout of unchanged parts from this
+    process's last build (a notebook someone is editing); the PDF is the same.
     """
     from .harvest import record_issued
 
@@ -320,6 +341,7 @@ def write_handout(handout, path: str | Path, template: str = "handout") -> Path:
         fillable=profile.fillable,
         extra_files=[profile.practice_logo] if profile.practice_logo else [],
         source_date=profile.session_date, password=password_for(profile),
+        reuse_layout=reuse_layout,
     )
     record_issued(handout, written)  # so a filled copy can be read back (handouts harvest)
     return written

@@ -1,0 +1,137 @@
+"""A rebuild lays out again only what changed, and prints what a whole build prints."""
+
+from __future__ import annotations
+
+import io
+import shutil
+
+import pypdf
+import pytest
+
+import handouts
+from handouts import assemble, load_library, render_html, segments
+from handouts.pdf import render_pdf
+
+
+@pytest.fixture(autouse=True)
+def no_earlier_build():
+    segments._LAST.clear()
+    yield
+    segments._LAST.clear()
+
+
+def build(profile, reuse: bool, template: str = "handout") -> bytes:
+    html = render_html(assemble(profile, load_library()), template=template)
+    return render_pdf(html, fillable=profile.fillable, source_date=profile.session_date,
+                      extra_files=[profile.practice_logo] if profile.practice_logo else [],
+                      reuse_layout=reuse)
+
+
+def text_of(data: bytes) -> str:
+    return " ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
+
+
+def load(examples, name: str):
+    return handouts.load_profile(examples / "clients" / f"{name}.yaml")
+
+
+def kept_pages() -> list:
+    return [segment.pages for segment in segments._LAST[0].segments]
+
+
+def test_editing_the_note_lays_out_only_the_front_and_prints_the_same_bytes(examples):
+    couple = load(examples, "sample-couple")
+    assert build(couple, reuse=True) == build(couple, reuse=False)
+    before = kept_pages()
+    assert len(before) >= 5  # cover, front, articles, rituals and scripts, cards, back
+
+    edited = couple.model_copy(update={"note": couple.note + "\nWe meet again on Tuesday."})
+    rebuilt = build(edited, reuse=True)
+    assert rebuilt == build(edited, reuse=False)
+    assert "We meet again on Tuesday." in " ".join(text_of(rebuilt).split())
+    after = kept_pages()
+    changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a is not b]
+    assert changed == [1]  # the front (the note's part); every other part was reused
+
+
+@pytest.mark.parametrize("edit", [
+    pytest.param({"rituals": ("six-second-kiss", "gentle-touch-moments", "appreciation-ritual",
+                              "love-maps-check-in")}, id="rituals-reordered"),
+    pytest.param({"scripts": ("missing-closeness",)}, id="fewer-scripts"),
+    pytest.param({"cards": False}, id="no-cards"),
+    pytest.param({"names": ("Noor", "Ezra")}, id="other-names"),
+    pytest.param({"note": "A note long enough to need more room. " * 60}, id="long-note"),
+])
+def test_every_kind_of_edit_prints_what_a_whole_build_prints(examples, edit):
+    couple = load(examples, "sample-couple")
+    build(couple, reuse=True)
+    if "names" in edit:  # the partners themselves, not only their display names
+        edit = {"partners": tuple(partner.model_copy(update={"name": name}) for partner, name
+                                  in zip(couple.partners, edit["names"], strict=True))}
+    edited = couple.model_copy(update=edit)
+    assert build(edited, reuse=True) == build(edited, reuse=False)
+    assert build(couple, reuse=True) == build(couple, reuse=False)  # and back again
+
+
+@pytest.mark.parametrize("name", ["sample-individual", "sample-group", "sample-bilingual"])
+def test_each_example_rebuilds_to_the_same_bytes(examples, name):
+    profile = load(examples, name)
+    assert build(profile, reuse=True) == build(profile, reuse=False)
+    edited = profile.model_copy(update={"note": profile.note + "\nSee you soon."})
+    assert build(edited, reuse=True) == build(edited, reuse=False)
+    assert segments._LAST, "the example was not split into parts: nothing would be reused"
+
+
+@pytest.mark.parametrize("options", [{"fillable": True}, {"large_print": True},
+                                     {"paper": "a4", "language": "es"}])
+def test_print_options_rebuild_to_the_same_bytes(examples, options):
+    couple = load(examples, "sample-couple").model_copy(update=options)
+    assert build(couple, reuse=True) == build(couple, reuse=False)
+    edited = couple.model_copy(update={"note": "Short note."})
+    assert build(edited, reuse=True) == build(edited, reuse=False)
+
+
+def test_a_changed_logo_file_is_never_served_from_the_last_build(client_dir):
+    profile = handouts.load_profile(client_dir / "clients" / "sample-couple.yaml")
+    logo = profile.practice_logo
+    assert logo
+    first = build(profile, reuse=True)
+    text = open(logo, encoding="utf-8").read()
+    recoloured = text.replace("#", "#0", 1) if "fill=\"#" not in text else text.replace(
+        'fill="#', 'fill="#1', 1)
+    with open(logo, "w", encoding="utf-8") as handle:
+        handle.write(recoloured if recoloured != text else text + "<!-- new -->")
+    rebuilt = build(profile, reuse=True)
+    assert rebuilt == build(profile, reuse=False)
+    assert rebuilt != first
+
+
+def test_the_quick_handout_and_other_templates_are_laid_out_whole(examples):
+    couple = load(examples, "sample-couple")
+    assert build(couple, reuse=True, template="quick") == build(couple, reuse=False,
+                                                                template="quick")
+    assert not segments._LAST  # the quick handout has no parts that start a page
+
+
+def test_a_workbook_in_a_front_end_reuses_layout_and_a_papermill_run_does_not(
+        client_dir, monkeypatch):
+    import nbformat
+
+    from handouts import notebook
+    from handouts.resources import workbook_path
+
+    cells = nbformat.read(workbook_path("connection"), as_version=4).cells
+    parameters = next(c.source for c in cells if "parameters" in c.metadata.get("tags", []))
+    seen = []
+    monkeypatch.setattr(notebook, "write_handout",
+                        lambda handout, path, template, reuse_layout: seen.append(reuse_layout))
+    for front_end in ("1", "0"):
+        monkeypatch.setenv("HANDOUTS_FRONT_END", front_end)
+        shutil.rmtree(client_dir / "output", ignore_errors=True)
+        namespace: dict = {}
+        exec(parameters, namespace)  # noqa: S102 - the bundled workbook's own cell
+        namespace.update(output_dir=str(client_dir / "output"),
+                         practice=str(client_dir / "practice.yaml"))
+        session = handouts.start(namespace, "connection")
+        session.write(session.assemble())
+    assert seen == [True, False]
