@@ -372,7 +372,7 @@ def preview_module(module: Module, practice_library: str | Path | None = None,
         "language": module.language, LIST_OF_KIND[module.kind]: [module.id],
     })
     pdf_path, _ = output_paths(output_dir, profile, module.id)
-    return write_handout(assemble(profile, library), pdf_path)
+    return write_handout(assemble(profile, library), pdf_path, reuse_layout=in_front_end())
 
 
 def save_module(text: str, folder: str | Path) -> Path:
