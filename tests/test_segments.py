@@ -82,11 +82,14 @@ def test_each_example_rebuilds_to_the_same_bytes(examples, name):
     assert segments._LAST, "the example was not split into parts: nothing would be reused"
 
 
-@pytest.mark.parametrize("options", [{"fillable": True}, {"large_print": True},
-                                     {"paper": "a4", "language": "es"}])
+@pytest.mark.parametrize("options", [
+    {"fillable": True}, {"large_print": True}, {"paper": "a4", "language": "es"},
+    {"practice_name": 'Dr "Q" & Co \\ <Ltd>   Counselling'},  # the running header's text
+])
 def test_print_options_rebuild_to_the_same_bytes(examples, options):
     couple = load(examples, "sample-couple").model_copy(update=options)
     assert build(couple, reuse=True) == build(couple, reuse=False)
+    assert segments._LAST, "not split into parts: nothing would be reused"
     edited = couple.model_copy(update={"note": "Short note."})
     assert build(edited, reuse=True) == build(edited, reuse=False)
 
