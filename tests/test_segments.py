@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import shutil
 
 import pypdf
@@ -138,3 +139,12 @@ def test_a_workbook_in_a_front_end_reuses_layout_and_a_papermill_run_does_not(
         session = handouts.start(namespace, "connection")
         session.write(session.assemble())
     assert seen == [True, False]
+
+
+def test_a_logo_removed_before_a_rebuild_is_a_plain_render_error(client_dir):
+    profile = handouts.load_profile(client_dir / "clients" / "sample-couple.yaml")
+    build(profile, reuse=True)
+    os.remove(profile.practice_logo)
+    with pytest.raises(handouts.RenderError) as raised:
+        build(profile.model_copy(update={"note": "Edited."}), reuse=True)
+    assert "logo" in str(raised.value)

@@ -258,12 +258,23 @@ def render_pdf(
             document = layout(html)
             return write(document.pages, document)
         context = (style, parts.head, parts.tail, fillable,
-                   tuple((str(p.resolve()), p.read_bytes()) for p in extra_files))
+                   tuple((str(p.resolve()), _digest(p)) for p in extra_files))
         return segments.render(parts, context, layout,
                                lambda images: layout(html, "", images), write)
     except refused as exc:
         raise RenderError(f"{exc}; only the project's templates, fonts and the practice logo "
                           "may be used", field="url") from None
+
+
+def _digest(path: Path) -> str | None:
+    """Return the SHA-256 of *path*'s bytes, or None if it cannot be read (the render
+    then refuses it and says so)."""
+    import hashlib
+
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def encrypt(data: bytes, password: str) -> bytes:
