@@ -148,3 +148,14 @@ def test_a_logo_removed_before_a_rebuild_is_a_plain_render_error(client_dir):
     with pytest.raises(handouts.RenderError) as raised:
         build(profile.model_copy(update={"note": "Edited."}), reuse=True)
     assert "logo" in str(raised.value)
+
+
+def test_a_contents_anchor_that_is_not_a_plain_id_is_laid_out_whole(examples):
+    from handouts.pdf import _split_stylesheet
+
+    couple = load(examples, "sample-couple")
+    body, style = _split_stylesheet(render_html(assemble(couple, load_library())))
+    assert segments.split(body, style) is not None
+    odd = body.replace('href="#barometer"', 'href="#bar&quot;]{x}"', 1)
+    assert odd != body
+    assert segments.split(odd, style) is None

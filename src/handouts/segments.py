@@ -29,6 +29,7 @@ _SECTION = re.compile(r"(?m)^<section\b")
 _CONTENTS = re.compile(r'<nav class="contents".*?</nav>', re.DOTALL)
 _CONTENTS_LINK = re.compile(r'<a href="#([^"]+)">')
 _PRACTICE = re.compile(r'<p class="practice">(.*?)</p>', re.DOTALL)
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_-]+")
 _FOOTER = re.compile(r"@bottom-center \{\s*content: ([^;]*counter\(pages\)[^;]*);")
 
 
@@ -99,9 +100,14 @@ def split(body: str, style: str) -> Parts | None:
     practice = _PRACTICE.search(chunks[1])
     if practice is None:
         return None
-    return Parts(head=body[:opened.end()], segments=chunks[1:], tail=body[end:],
+    parts = Parts(head=body[:opened.end()], segments=chunks[1:], tail=body[end:],
                  footer=footer.group(1),
                  practice=" ".join(html_lib.unescape(practice.group(1)).split()))
+    # Each contents number is set by a CSS rule naming its anchor: only plain ids.
+    if not all(_PLAIN_ID.fullmatch(anchor) for index in range(len(parts.segments))
+               for anchor in parts.links(index)):
+        return None
+    return parts
 
 
 def _css_string(text: str) -> str:
