@@ -137,6 +137,7 @@ def render(parts: Parts, context: tuple, layout: Callable, layout_whole: Callabl
 
 def _plan(parts: Parts, last: _Build, layout: Callable) -> list[_Segment] | None:
     """Return every segment laid out for this build, or None to lay out the whole."""
+    links = [parts.links(index) for index in range(len(parts.segments))]
     kept = {segment.html: segment for segment in last.segments}
     old = [kept.get(html) for html in parts.segments]
     if sum(s is None for s in old) > len(old) // 2:
@@ -155,7 +156,7 @@ def _plan(parts: Parts, last: _Build, layout: Callable) -> list[_Segment] | None
             anchors.setdefault(anchor, first + index)
     result: list[_Segment | None] = list(old)
     for index, segment in enumerate(old):
-        if parts.links(index):
+        if links[index]:
             continue  # the contents are laid out last, with every page number known
         if segment is None or (segment.first, segment.total) != (firsts[index], total):
             result[index] = _lay_out(parts, index, firsts[index], total, {}, layout,
@@ -163,16 +164,15 @@ def _plan(parts: Parts, last: _Build, layout: Callable) -> list[_Segment] | None
     for index, segment in enumerate(result):
         if segment is not None and len(segment.pages) != counts[index]:
             return None  # a page count moved: every later page number moves
-        if not parts.links(index):
+        if not links[index]:
             for anchor, page in segment.anchors.items():
                 anchors.setdefault(anchor, firsts[index] + page)
-    for index in range(len(result)):
-        links = parts.links(index)
-        if not links:
+    for index, wanted in enumerate(links):
+        if not wanted:
             continue
-        if any(anchor not in anchors for anchor in links):
+        if any(anchor not in anchors for anchor in wanted):
             return None
-        numbers = {anchor: anchors[anchor] for anchor in links}
+        numbers = {anchor: anchors[anchor] for anchor in wanted}
         segment = old[index]
         if segment is None or (segment.first, segment.total, segment.numbers) != (
                 firsts[index], total, numbers):
