@@ -234,6 +234,12 @@ def _child(task: Task, fd: int) -> None:
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        # One client, then exit: cycles left for the collector cost memory only until
+        # then, and collecting them cost a tenth of a render (the address-space limit
+        # below still bounds a runaway workbook).
+        import gc
+
+        gc.disable()
         import resource
 
         limit = MEMORY_LIMIT_MB * 1024 * 1024
