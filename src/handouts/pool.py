@@ -76,6 +76,9 @@ def one_line(exc: BaseException) -> str:
 def _worker(conn: Connection, warm: bool, settings: dict[str, Any] | None = None) -> None:
     """Warm up once (with the practice *settings*), then run each task sent over *conn*
     in a forked child."""
+    import gc
+
+    gc.disable()  # imports and warm-up make objects that all stay: nothing to collect yet
     for name in _FRONT_END_VARS:
         os.environ.pop(name, None)
     # jsonschema (via nbformat) builds an IRI grammar at import when rfc3987-syntax is
@@ -95,10 +98,9 @@ def _worker(conn: Connection, warm: bool, settings: dict[str, Any] | None = None
         _warm_up(settings or {})
     # Move everything imported and warmed so far out of the collector's sight: a forked
     # child's collections then neither walk those objects nor copy their memory pages.
-    import gc
-
     gc.collect()
     gc.freeze()
+    gc.enable()
     while True:
         try:
             task = conn.recv()
