@@ -118,7 +118,7 @@ def _warm_in_process(html: str, profile: str, runs: int) -> dict[str, float]:
     import weasyprint
     from weasyprint.text.fonts import FontConfiguration
 
-    from handouts.pdf import render_pdf, write_handout
+    from handouts.pdf import _collector_paused, render_pdf, write_handout
 
     width = _preview_width()
     fonts = FontConfiguration()
@@ -132,16 +132,10 @@ def _warm_in_process(html: str, profile: str, runs: int) -> dict[str, float]:
             io.BytesIO(), pdf_variant="pdf/ua-1", font_config=fonts)
 
     def bare_paused() -> None:
-        # the collector paused as handouts pauses it (pdf._collector_paused): shows how
-        # much of the warm ratio is that pause and how much is the handout itself
-        import gc
-
-        gc.disable()
-        try:
+        # the collector paused as handouts pauses it: shows how much of the warm ratio
+        # is that pause and how much is the handout itself
+        with _collector_paused():
             bare()
-        finally:
-            gc.enable()
-            gc.collect(0)
 
     def ours() -> None:
         handout = handouts.assemble(couple, library)

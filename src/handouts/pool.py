@@ -78,7 +78,7 @@ def _worker(conn: Connection, warm: bool, settings: dict[str, Any] | None = None
     in a forked child."""
     import gc
 
-    gc.disable()  # imports and warm-up make objects that all stay: nothing to collect yet
+    gc.disable()  # imports keep what they make; one collection after the warm-up suffices
     for name in _FRONT_END_VARS:
         os.environ.pop(name, None)
     # jsonschema (via nbformat) builds an IRI grammar at import when rfc3987-syntax is
