@@ -159,3 +159,43 @@ def test_a_contents_anchor_that_is_not_a_plain_id_is_laid_out_whole(examples):
     odd = body.replace('href="#barometer"', 'href="#bar&quot;]{x}"', 1)
     assert odd != body
     assert segments.split(odd, style) is None
+
+
+def test_the_preview_after_a_rebuild_redraws_only_the_pages_that_changed(examples, tmp_path,
+                                                                          monkeypatch):
+    import importlib
+
+    preview_module = importlib.import_module("handouts.preview")  # not the function
+    drawn = []
+    real = preview_module._thumbnail
+
+    def counting(document, number, width):
+        drawn.append(number)
+        return real(document, number, width)
+
+    monkeypatch.setattr(preview_module, "_thumbnail", counting)
+    monkeypatch.setattr(preview_module, "_SHOWN", {})
+    monkeypatch.setenv("HANDOUTS_FRONT_END", "1")  # every page, as in JupyterLab
+    couple = load(examples, "sample-couple")
+    out = tmp_path / "handout.pdf"
+    out.write_bytes(build(couple, reuse=True))
+    first = handouts.preview(out, width=120)
+    assert drawn == list(range(1, first.total + 1))
+
+    edited = couple.model_copy(update={"note": couple.note + "\nWe meet again on Tuesday."})
+    out.write_bytes(build(edited, reuse=True))
+    drawn.clear()
+    again = handouts.preview(out, width=120)
+    assert 0 < len(drawn) < again.total / 4  # the front pages with the note
+    segments._LAST.clear()  # what a fresh kernel would show
+    fresh = handouts.preview(out, width=120)
+    assert again.images == fresh.images
+    assert again.images != first.images
+
+    drawn.clear()
+    handouts.preview(out, width=160)  # another size: every page drawn again
+    assert len(drawn) == again.total
+    out.write_bytes(handouts.pdf.encrypt(out.read_bytes(), "pw"))  # not this build's bytes
+    drawn.clear()
+    handouts.preview(out, width=160, password="pw")
+    assert len(drawn) == again.total

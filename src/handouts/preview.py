@@ -9,8 +9,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import segments
 from .errors import RenderError
 from .pdf import PASSWORD_ENV
+
+# The last preview of a notebook's own build: its width, and per page index the laid-out
+# page and its thumbnail. A rebuild that reused a page's layout reuses its thumbnail.
+_SHOWN: dict = {}
 
 
 def in_front_end() -> bool:
@@ -80,23 +85,44 @@ def preview(pdf_path: str | Path, pages: list[int] | None = None, width: int = 3
     path = Path(pdf_path)
     secret = password or os.environ.get(PASSWORD_ENV) or None
     try:
-        document = pypdfium2.PdfDocument(str(path), password=secret)
+        data = path.read_bytes()
+        document = pypdfium2.PdfDocument(data, password=secret)
+    except OSError as exc:
+        raise RenderError(f"cannot open the PDF for the preview: {exc.strerror}",
+                          file=path.name, field="preview") from None
     except pypdfium2.PdfiumError as exc:
         raise RenderError(f"cannot open the PDF for the preview: {exc}", file=path.name,
                           field="preview") from None
+    laid_out = segments.pages_of(data)
+    if laid_out and len(laid_out) != len(document):
+        laid_out = None
+    shown = _SHOWN if laid_out and _SHOWN.get("width") == width else {}
+    kept = {}
     try:
         total = len(document)
         chosen = [n for n in (pages or range(1, total + 1)) if 1 <= n <= total]
         images = []
         for number in chosen:
-            page = document[number - 1]
-            scale = width / page.get_width()
-            image = page.render(scale=scale).to_pil()
-            buffer = io.BytesIO()
-            # zlib level 3: half the time of the default level 6, and smaller for thumbnails
-            image.save(buffer, format="PNG", compress_level=3)
-            images.append(buffer.getvalue())
-            page.close()
+            same = laid_out and shown.get(number, (None,))[0] is laid_out[number - 1]
+            images.append(shown[number][1] if same else _thumbnail(document, number, width))
+            if laid_out:
+                kept[number] = (laid_out[number - 1], images[-1])
     finally:
         document.close()
+    _SHOWN.clear()
+    if laid_out:
+        _SHOWN.update(kept, width=width)
     return Preview(path=path, images=images, pages=chosen, total=total)
+
+
+def _thumbnail(document, number: int, width: int) -> bytes:
+    """Return page *number* of *document* as a PNG *width* pixels wide."""
+    page = document[number - 1]
+    try:
+        image = page.render(scale=width / page.get_width()).to_pil()
+    finally:
+        page.close()
+    buffer = io.BytesIO()
+    # zlib level 3: half the time of the default level 6, and smaller for thumbnails
+    image.save(buffer, format="PNG", compress_level=3)
+    return buffer.getvalue()

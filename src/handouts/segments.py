@@ -16,6 +16,7 @@ the same: what is reused is exactly what a fresh layout would give.
 
 from __future__ import annotations
 
+import hashlib
 import html as html_lib
 import re
 from collections.abc import Callable
@@ -49,6 +50,7 @@ class _Build:
     context: tuple
     segments: list[_Segment]
     images: dict  # WeasyPrint's image cache for this context's documents
+    digest: str = ""  # the SHA-256 of the PDF bytes it wrote
 
 
 _LAST: list[_Build] = []  # the last build of this process, if it could be split
@@ -130,9 +132,25 @@ def render(parts: Parts, context: tuple, layout: Callable, layout_whole: Callabl
         document = layout_whole(images)
         segments = _segments_of(parts, document)
         _LAST[:] = [_Build(context, segments, images)] if segments else []
-        return write(document.pages, document)
-    _LAST[:] = [_Build(context, planned, last.images)]
-    return write([page for segment in planned for page in segment.pages], planned[0].document)
+        data = write(document.pages, document)
+    else:
+        _LAST[:] = [_Build(context, planned, last.images)]
+        data = write([page for segment in planned for page in segment.pages],
+                     planned[0].document)
+    if _LAST:
+        _LAST[0].digest = hashlib.sha256(data).hexdigest()
+    return data
+
+
+def pages_of(data: bytes) -> list | None:
+    """Return the laid-out pages of the last build if it wrote exactly *data*, else None.
+
+    A page object that is the same from one build to the next was reused, so it prints
+    exactly as before (what :mod:`handouts.preview` uses to keep its thumbnail).
+    """
+    if _LAST and _LAST[0].digest == hashlib.sha256(data).hexdigest():
+        return [page for segment in _LAST[0].segments for page in segment.pages]
+    return None
 
 
 def _plan(parts: Parts, last: _Build, layout: Callable) -> list[_Segment] | None:
