@@ -55,6 +55,22 @@ def test_editing_the_note_lays_out_only_the_front_and_prints_the_same_bytes(exam
     assert changed == [1]  # the front (the note's part); every other part was reused
 
 
+def test_reordering_the_rituals_keeps_the_other_parts_and_prints_the_new_form_id(examples):
+    couple = load(examples, "sample-couple")
+    build(couple, reuse=True)
+    before = kept_pages()
+    edited = couple.model_copy(update={"rituals": tuple(reversed(couple.rituals))})
+    rebuilt = build(edited, reuse=True)
+    assert rebuilt == build(edited, reuse=False)
+    after = kept_pages()
+    kept = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a is b]
+    assert kept == [0, 2, 5]  # the cover, the articles and the back matter
+    keywords = pypdf.PdfReader(io.BytesIO(rebuilt)).metadata["/Keywords"]
+    form_id = assemble(edited, load_library()).form_id
+    assert form_id != assemble(couple, load_library()).form_id
+    assert f"handouts-id-{form_id}" in keywords
+
+
 @pytest.mark.parametrize("edit", [
     pytest.param({"rituals": ("six-second-kiss", "gentle-touch-moments", "appreciation-ritual",
                               "love-maps-check-in")}, id="rituals-reordered"),

@@ -279,20 +279,39 @@ def _render(html: str, fillable: bool, extra_files: Iterable[str | Path],
                 stylesheets=sheets + extra, font_config=_font_config(), cache=images,
                 **options)
 
-        def write(pages, document) -> bytes:
+        def write(pages, document, metadata=None) -> bytes:
+            written = document.copy(pages)
+            if metadata is not None:
+                written.metadata = metadata
             with _source_date(source_date):
-                return document.copy(pages).write_pdf(**options)
+                return written.write_pdf(**options)
 
         if parts is None:
             document = layout(html)
             return write(document.pages, document)
-        context = (style, parts.head, parts.tail, fillable,
+
+        def write_parts(pages, document) -> bytes:
+            # Reused pages may come from a build with another title or form id: the PDF
+            # takes its document information from this build's head.
+            head = weasyprint.HTML(string=parts.head + parts.tail, base_url=base_url,
+                                   url_fetcher=fetcher)
+            return write(pages, document, _metadata_of(head))
+
+        context = (style, segments.layout_head(parts.head), parts.tail, fillable,
                    tuple((str(p.resolve()), _digest(p)) for p in extra_files))
         return segments.render(parts, context, layout,
-                               lambda images: layout(html, "", images), write)
+                               lambda images: layout(html, "", images), write_parts)
     except refused as exc:
         raise RenderError(f"{exc}; only the project's templates, fonts and the practice logo "
                           "may be used", field="url") from None
+
+
+def _metadata_of(html):
+    """Return the document information WeasyPrint would give a document of *html*."""
+    from weasyprint.document import DocumentMetadata
+    from weasyprint.html import get_html_metadata
+
+    return DocumentMetadata(**get_html_metadata(html))
 
 
 def _digest(path: Path) -> str | None:

@@ -32,6 +32,9 @@ _CONTENTS_LINK = re.compile(r'<a href="#([^"]+)">')
 _PRACTICE = re.compile(r'<p class="practice">(.*?)</p>', re.DOTALL)
 _PLAIN_ID = re.compile(r"[A-Za-z0-9_-]+")
 _FOOTER = re.compile(r"@bottom-center \{\s*content: ([^;]*counter\(pages\)[^;]*);")
+# What in the head only becomes the PDF's document information: its title and named meta
+# tags (the keywords carry the handout's form id, which changes with its rituals).
+_METADATA = re.compile(r'<title>[^<]*</title>\n?|<meta name="[^"]*" content="[^"]*">\n?')
 
 
 @dataclass
@@ -110,6 +113,15 @@ def split(body: str, style: str) -> Parts | None:
                for anchor in parts.links(index)):
         return None
     return parts
+
+
+def layout_head(head: str) -> str:
+    """Return *head* without what only goes into the PDF's document information.
+
+    WeasyPrint lays out nothing of the head: a build whose title or meta tags changed
+    can reuse the last build's layout, and its PDF takes them from the current head.
+    """
+    return _METADATA.sub("", head)
 
 
 def _css_string(text: str) -> str:
