@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from . import segments
+from . import lines, segments
 from .errors import RenderError
 from .files import atomic_write, write_hint
 from .html import render_html
@@ -88,6 +88,7 @@ def _import_weasyprint():
     before; if anything goes wrong, the import is simply done the usual way.
     """
     if "weasyprint" in sys.modules:
+        _prepare()  # imported by someone else first (a notebook, the benchmark)
         return sys.modules["weasyprint"]
     _quiet_logs()  # before the import: WeasyPrint logs while parsing its own stylesheets
     import ctypes.util
@@ -105,8 +106,15 @@ def _import_weasyprint():
         import weasyprint
     finally:
         ctypes.util.find_library = lookup
-    _known_glyph_arrays()
+    _prepare()
     return weasyprint
+
+
+def _prepare() -> None:
+    """Make this process's WeasyPrint faster without changing what it prints (once)."""
+    if not lines.installed():
+        _known_glyph_arrays()
+        lines.install()
 
 
 def _known_glyph_arrays(longest: int = 4096) -> None:
@@ -275,9 +283,11 @@ def _render(html: str, fillable: bool, extra_files: Iterable[str | Path],
         def layout(text: str, css: str = "", images: dict | None = None):
             extra = [weasyprint.CSS(string=css, base_url=base_url, url_fetcher=fetcher,
                                     font_config=_font_config())] if css else []
-            return weasyprint.HTML(string=text, base_url=base_url, url_fetcher=fetcher).render(
-                stylesheets=sheets + extra, font_config=_font_config(), cache=images,
-                **options)
+            with lines.cached():
+                return weasyprint.HTML(string=text, base_url=base_url,
+                                       url_fetcher=fetcher).render(
+                    stylesheets=sheets + extra, font_config=_font_config(), cache=images,
+                    **options)
 
         def write(pages, document, metadata=None) -> bytes:
             written = document.copy(pages)
