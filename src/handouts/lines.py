@@ -74,7 +74,8 @@ def split_first_line(text, style, context, max_width, justification_spacing,
         return fit(text, style, context, max_width, justification_spacing, is_line_start,
                    minimum)
     answers, styles = active
-    # A style object is read once; keeping it in the table keeps its id from being reused.
+    # A style's key is read once: WeasyPrint 70 changes text properties only on a fresh
+    # copy (::first-line, ::first-letter). Keeping the style keeps its id from reuse.
     known = styles.get(id(style))
     if known is None:
         key = (id(style.font_config), *(style[name] for name in PROPERTIES))
