@@ -4,7 +4,7 @@ While laying out a handout, WeasyPrint asks Pango to fit the same text, in the s
 font, into the same width again and again: every list marker, every "Names" and
 "Week of" label, a block laid out again on the next page, a table cell measured before
 it is laid out. In the demo handout more than half of its ~3,000 calls to
-``split_first_line`` repeat an earlier one (measured: 7-10% of a render). Inside
+``split_first_line`` repeat an earlier one (measured: 5-10% of a render). Inside
 :func:`cached`, each distinct question goes to Pango once; repeats get a copy of the
 first answer. The answer depends only on the text, the width, the flags and the style
 properties Pango is given (:data:`PROPERTIES`), so the PDF is byte for byte the same.
