@@ -82,6 +82,34 @@ def lab(tmp_path):
             server.kill()
 
 
+def _lab_state(page) -> str:
+    """Describe what the lab shows: the status bar and any open dialog."""
+    status = page.locator("#jp-main-statusbar").inner_text().replace("\n", " ")
+    dialog = page.locator(".jp-Dialog")
+    shown = dialog.first.inner_text().replace("\n", " / ") if dialog.count() else "none"
+    return f"status bar: {status!r}; dialog: {shown!r}"
+
+
+def _wait_for_kernel(page) -> None:
+    """Wait until the notebook's kernel has started and is idle.
+
+    The toolbar's execution indicator says idle while the kernel is still initializing;
+    a Run All Cells then opens "Select Kernel" or runs nothing. The status bar's kernel
+    item ("Python 3 (ipykernel) | Idle") is only idle once the kernel answers.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
+                           timeout=90_000)
+    try:
+        page.wait_for_function(
+            "() => /\\| Idle\\b/.test("
+            "document.querySelector('#jp-main-statusbar')?.innerText || '')",
+            timeout=90_000)
+    except PlaywrightTimeout:
+        pytest.fail(f"the kernel did not become idle within 90 s; {_lab_state(page)}")
+
+
 def test_run_all_in_jupyterlab_shows_the_preview_and_writes_the_pdf(lab, tmp_path):
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
@@ -96,8 +124,7 @@ def test_run_all_in_jupyterlab_shows_the_preview_and_writes_the_pdf(lab, tmp_pat
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{base}/lab/tree/connection.ipynb?token={token}")
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                                   timeout=90_000)
+            _wait_for_kernel(page)
             for attempt in range(3):  # the menu bar can swallow a click while Lab settles
                 page.click("li[role='menuitem'] >> text=Run")
                 page.click("li[role='menuitem'] >> text=Run All Cells")
@@ -106,7 +133,8 @@ def test_run_all_in_jupyterlab_shows_the_preview_and_writes_the_pdf(lab, tmp_pat
                     break
                 except PlaywrightTimeout:
                     if attempt == 2:
-                        raise
+                        page.screenshot(path=str(tmp_path / "lab-failed.png"))
+                        pytest.fail(f"no preview after Run All Cells; {_lab_state(page)}")
             page.wait_for_selector(".jupyter-widgets button:has-text('Build and preview')",
                                    timeout=60_000)
             thumbnails = page.locator(".handouts-preview img").count()
@@ -221,8 +249,7 @@ def test_a_therapist_edits_runs_reruns_and_saves_in_handouts_lab(practice_lab, t
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{base}/lab/tree/connection.ipynb?token={token}")
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                                   timeout=90_000)
+            _wait_for_kernel(page)
             params = page.locator(".jp-CodeCell").filter(has_text="# Parameters of this handout")
             printer = page.locator(".jp-CodeCell").filter(has_text="session.write(handout)")
 
