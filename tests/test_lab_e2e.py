@@ -110,8 +110,23 @@ def _wait_for_kernel(page) -> None:
         pytest.fail(f"the kernel did not become idle within 90 s; {_lab_state(page)}")
 
 
-def test_run_all_in_jupyterlab_shows_the_preview_and_writes_the_pdf(lab, tmp_path):
+def _run_all(page, wait_for: str, tmp_path: Path, timeout: float = 60_000) -> None:
+    """Click Run > Run All Cells until *wait_for* appears; fail saying what Lab shows."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(3):  # the menu bar can swallow a click while Lab settles
+        page.click("li[role='menuitem'] >> text=Run")
+        page.click("li[role='menuitem'] >> text=Run All Cells")
+        try:
+            page.wait_for_selector(wait_for, timeout=timeout)
+            return
+        except PlaywrightTimeout:
+            continue
+    page.screenshot(path=str(tmp_path / "lab-failed.png"))
+    pytest.fail(f"{wait_for} did not appear after Run All Cells; {_lab_state(page)}")
+
+
+def test_run_all_in_jupyterlab_shows_the_preview_and_writes_the_pdf(lab, tmp_path):
     from playwright.sync_api import sync_playwright
 
     base, token, root = lab
@@ -125,16 +140,7 @@ def test_run_all_in_jupyterlab_shows_the_preview_and_writes_the_pdf(lab, tmp_pat
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{base}/lab/tree/connection.ipynb?token={token}")
             _wait_for_kernel(page)
-            for attempt in range(3):  # the menu bar can swallow a click while Lab settles
-                page.click("li[role='menuitem'] >> text=Run")
-                page.click("li[role='menuitem'] >> text=Run All Cells")
-                try:
-                    page.wait_for_selector(".handouts-preview img", timeout=60_000)
-                    break
-                except PlaywrightTimeout:
-                    if attempt == 2:
-                        page.screenshot(path=str(tmp_path / "lab-failed.png"))
-                        pytest.fail(f"no preview after Run All Cells; {_lab_state(page)}")
+            _run_all(page, ".handouts-preview img", tmp_path)
             page.wait_for_selector(".jupyter-widgets button:has-text('Build and preview')",
                                    timeout=60_000)
             thumbnails = page.locator(".handouts-preview img").count()
@@ -239,7 +245,6 @@ def test_a_therapist_edits_runs_reruns_and_saves_in_handouts_lab(practice_lab, t
     """Edit the client name, Run All; run the print cell alone after changing the
     parameters (refused, one line); break the parameters cell (one sentence, no PDF for the
     wrong client); save: the workbook and its checkpoint hold no client data."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     base, token, folder = practice_lab
@@ -259,15 +264,7 @@ def test_a_therapist_edits_runs_reruns_and_saves_in_handouts_lab(practice_lab, t
                 page.keyboard.insert_text("\n" + line)
 
             def run_all(wait_for: str) -> None:
-                for attempt in range(3):  # the menu bar can swallow a click while Lab settles
-                    page.click("li[role='menuitem'] >> text=Run")
-                    page.click("li[role='menuitem'] >> text=Run All Cells")
-                    try:
-                        page.wait_for_selector(wait_for, timeout=90_000)
-                        return
-                    except PlaywrightTimeout:
-                        if attempt == 2:
-                            raise
+                _run_all(page, wait_for, tmp_path, timeout=90_000)
 
             # 1. Edit the parameters (the client's name), Run All: the PDF names her.
             append_to_parameters('partners = [{"name": "Wren Okafor"}]\nnote = "See you soon."')
