@@ -384,7 +384,7 @@ def test_crisis_lines_of_the_language_are_printed(render, examples):
         assert normalise(line.label) in safety, line.label
         assert line.number in safety, line.number
         assert normalise(line.text) in safety, line.text
-    assert "1-800-799-7233" in safety and "START to 88788" in safety
+    assert "800-799-7233" in safety and "START to 88788" in safety
 
 
 def test_a_practice_s_own_crisis_lines_replace_the_defaults(tmp_path, examples):

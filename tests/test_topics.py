@@ -116,7 +116,9 @@ def test_sensate_focus_with_coercion_concern_fails_with_one_clear_line(tmp_path)
 
 
 def test_a_flagged_topic_leaves_out_only_what_the_flag_rules_out():
-    # With unassessed pain, the sensate focus worksheet stays out; the article stays in.
+    # With unassessed pain, every page that invites sexual activity stays out (the
+    # sensate focus worksheet and its article); the script for stopping stays in.
     ids = _recommended("sensate-focus", ("unassessed-pain",))
     assert "sensate-focus-steps" not in ids
-    assert "sensate-focus-explained" in ids
+    assert "sensate-focus-explained" not in ids
+    assert "when-something-shifts" in ids

@@ -6,13 +6,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from .content import LIST_OF_KIND, Library, Module
+from .content import LIST_OF_KIND, Library, Module, load_library
 from .errors import ProfileError
 from .profile import OwnSection, Profile
+from .routing import (
+    Change,
+    discreet,
+    dropped_for_packets,
+    individual_packets,
+    leave_reason,
+    packets,
+    route,
+)
 
 LISTS = {name: kind for kind, name in LIST_OF_KIND.items()}
 
 TITLES = {"en": "Connection workbook", "es": "Cuaderno de conexión"}
+# A discreet packet's cover, running header and PDF title: no topic, nothing about sex,
+# affairs or violence.
+DISCREET_TITLES = {"en": "Reading notes", "es": "Notas de lectura"}
 
 
 @dataclass(frozen=True)
@@ -30,6 +42,15 @@ class Handout:
     matter: Mapping[str, Module]
     references: tuple[str, ...] = ()
     own_after: Mapping[str, tuple[OwnSection, ...]] = field(default_factory=dict)
+    # What the profile's flags left out or brought in: for the therapist, never printed.
+    changes: tuple[Change, ...] = ()
+    # A packet for one reader alone under a flag of fear or coercion.
+    alone: bool = False
+
+    @property
+    def left_out(self) -> tuple[Change, ...]:
+        """Return the modules a flag or the reader left out, with the reasons."""
+        return tuple(c for c in self.changes if not c.added)
 
     @property
     def form_id(self) -> str:
@@ -44,6 +65,8 @@ class Handout:
         parts = [self.profile.client_id, self.profile.session_date.isoformat(),
                  self.profile.language,
                  *(f"{w.id}@{w.version}" for w in self.worksheets)]
+        if self.profile.partner_copy:  # each partner's own packet is read back as theirs
+            parts.append(f"partner-{self.profile.partner_copy}")
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
 
     @property
@@ -54,22 +77,11 @@ class Handout:
 
 def expand_topics(profile: Profile, library: Library, file: object | None = None) -> Profile:
     """Return *profile* with each chosen topic's modules put before its own choices."""
-    if not profile.topics:
-        return profile
-    lists: dict[str, list[str]] = {name: [] for name in LISTS}
     for index, topic_id in enumerate(profile.topics):
-        topic = library.topics.get(topic_id)
-        if topic is None:
+        if topic_id not in library.topics:
             raise ProfileError(f"unknown topic {topic_id!r}", file=file,
                                field=f"topics[{index}]", choices=library.topics)
-        for name in LISTS:  # a topic brings in only what suits this reader and these flags
-            lists[name] += [m for m in getattr(topic, name)
-                            if profile.reader in library.modules[m].audiences
-                            and not set(library.modules[m].contraindications)
-                            & set(profile.flags)]
-    update = {name: tuple(dict.fromkeys([*lists[name], *getattr(profile, name)]))
-              for name in LISTS}
-    return profile.model_copy(update={**update, "topics": ()})
+    return route(profile, library)[0]
 
 
 def check_choices(profile: Profile, library: Library, file: object | None = None) -> None:
@@ -88,12 +100,11 @@ def check_choices(profile: Profile, library: Library, file: object | None = None
             if module_id in seen:
                 raise ProfileError(f"{module_id!r} is chosen twice", file=file,
                                    field=f"{list_name}[{index}]")
-            clash = [f for f in library.modules[module_id].contraindications
-                     if f in profile.flags]
+            clash = leave_reason(module_id, profile, library)
             if clash:
                 raise ProfileError(
                     f"{module_id!r} must not be used when {clash[0]!r} is noted "
-                    f"({library.flags[clash[0]].rstrip('.')}); remove the module or the flag",
+                    f"({clash[1].rstrip('.')}); remove the module or the flag",
                     file=file, field=f"{list_name}[{index}]")
             audiences = library.modules[module_id].audiences
             if profile.reader not in audiences:
@@ -113,18 +124,38 @@ def check_choices(profile: Profile, library: Library, file: object | None = None
 
 
 def assemble(profile: Profile, library: Library, file: object | None = None) -> Handout:
-    """Return the ordered handout for *profile*, validating every chosen id."""
+    """Return the ordered handout for *profile*, validating every chosen id.
+
+    The profile's flags route the packet (:func:`handouts.routing.route`): what they
+    leave out or bring in is in :attr:`Handout.changes`. Call it on one packet of
+    :func:`handouts.routing.packets`.
+    """
     # A handout built for one topic is titled by it (never by a client's name).
     topics = [library.topics[t].title for t in profile.topics if t in library.topics]
-    profile = expand_topics(profile, library, file)
+    for index, topic_id in enumerate(profile.topics):
+        if topic_id not in library.topics:
+            raise ProfileError(f"unknown topic {topic_id!r}", file=file,
+                               field=f"topics[{index}]", choices=library.topics)
+    profile, changes = route(profile, library)
     check_choices(profile, library, file)
+    alone = individual_packets(profile, library) and profile.reader == "individual"
+    if discreet(profile, library):
+        profile = profile.model_copy(update={
+            "discreet": True, "practice_name": profile.discreet_name, "practice_logo": "",
+            "practice_contact": ""})
+        title = DISCREET_TITLES[profile.language]
+    else:
+        title = topics[0] if len(topics) == 1 else TITLES[profile.language]
 
     def edition(module: Module) -> Module:
         return module.for_reader(profile.reader, profile.fillable)
 
     chosen = {name: tuple(edition(library.modules[i]) for i in getattr(profile, name))
               for name in LISTS}
-    matter = {m.id: edition(m) for m in library.of_kind("matter")}
+    matter = {m.id: edition(m) for m in library.of_kind("matter")
+              if profile.reader in m.audiences}
+    if alone:
+        matter["safety"] = matter["safety-alone"]
     references: list[str] = []
     for module in [*chosen["modules"], *chosen["rituals"], *chosen["scripts"]]:
         for key in module.sources:
@@ -136,11 +167,44 @@ def assemble(profile: Profile, library: Library, file: object | None = None) -> 
         own_after[own.after] = (*own_after.get(own.after, ()), own)
     return Handout(
         profile=profile,
-        title=topics[0] if len(topics) == 1 else TITLES[profile.language],
+        title=title,
         articles=chosen["modules"],
         worksheets=chosen["rituals"],
         scripts=chosen["scripts"],
         matter=MappingProxyType(matter),
         references=tuple(sorted(references)),
         own_after=MappingProxyType(own_after),
+        changes=changes,
+        alone=alone,
     )
+
+
+@dataclass(frozen=True)
+class Packet:
+    """One PDF a profile asks for: the packet's profile and its assembled handout."""
+
+    profile: Profile
+    handout: Handout
+
+    def report(self) -> list[str]:
+        """Return what the flags changed in this packet, one line each (for the therapist)."""
+        return [str(c) for c in self.handout.changes]
+
+
+def plan_packets(profile: Profile, file: object | None = None) -> list[Packet]:
+    """Return every packet *profile* asks for, assembled: per language, per partner."""
+    planned = []
+    for edition in profile.editions():
+        library = load_library(edition.practice_library or None, edition.language)
+        for packet in packets(edition, library):
+            planned.append(Packet(packet, assemble(packet, library, file)))
+    return planned
+
+
+def plan_report(profile: Profile, planned: list[Packet]) -> list[str]:
+    """Return the lines that tell the therapist what the flags changed, once per line."""
+    library = load_library(profile.practice_library or None, profile.language)
+    lines = dropped_for_packets(profile, library)
+    for packet in planned:
+        lines += [line for line in packet.report() if line not in lines]
+    return lines

@@ -50,6 +50,8 @@ def run(
     remove_stale_temps(output_dir)  # a killed run's manifest temp file
     manifest = read_manifest(output_dir)
     result = BatchResult(workers=jobs)
+    result.notes = [f"row {job.row} ({job.profile.client_id}): {line}"
+                    for job in planned for line in job.notes]
     by_key: dict[str, Job] = {}
     todo: list[Task] = []
     for job in planned:

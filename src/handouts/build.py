@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import SecretStr
 
-from .assemble import assemble
-from .content import load_library
+from .assemble import Packet, plan_packets, plan_report
 from .errors import BuildError, HandoutsError
 from .files import Keep, cannot_write, output_paths, private_dir, temp_path
 from .harvest import ISSUED
@@ -44,13 +44,38 @@ def build(
     written beside the PDF (the record) unless *record* is false; it never holds the
     password (*password*, or the profile's ``password``).
     """
+    return build_packets(profile_path, output_dir, workbook, record=record, timeout=timeout,
+                         kernel=kernel, password=password)[0][0]
+
+
+def build_packets(
+    profile_path: str | Path,
+    output_dir: str | Path = "output",
+    workbook: str = DEFAULT_WORKBOOK,
+    *,
+    record: bool = True,
+    timeout: int = 300,
+    kernel: bool = False,
+    password: str = "",
+    report: Callable[[str], None] | None = None,
+    discreet: bool = False,
+) -> list[tuple[Path, Packet]]:
+    """Build every packet of one profile (see :func:`build`); return each PDF's path.
+
+    *report* is given each line that tells the therapist what the profile's flags left
+    out or brought in, before anything runs. *discreet* makes every packet discreet.
+    """
     profile = load_profile(profile_path)
     if password:
         profile = profile.model_copy(update={"password": SecretStr(password)})
-    editions = profile.editions()
-    for edition in editions:  # fail fast on unknown ids, in every language asked for
-        library = load_library(edition.practice_library or None, edition.language)
-        assemble(edition, library, file=profile_path)
+    if discreet:
+        profile = profile.model_copy(update={"discreet": True})
+    # fail fast on unknown ids, in every language and packet asked for
+    planned = plan_packets(profile, file=profile_path)
+    if report is not None:
+        for line in plan_report(profile, planned):
+            report(line)
+    editions = [p.profile for p in planned]
     workbook_path(workbook)
     output_dir = Path(output_dir).expanduser().resolve()
     paths = [output_paths(output_dir, edition, workbook) for edition in editions]
@@ -70,7 +95,7 @@ def build(
         if not done[0].ok:
             raise BuildError(f"the workbook failed: {done[0].message}", file=where,
                              field=f"{Path(workbook).stem}.ipynb")
-    return paths[0][0]
+    return [(pdf, packet) for (pdf, _), packet in zip(paths, planned, strict=True)]
 
 
 def _ipc_kernel_manager():

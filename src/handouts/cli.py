@@ -28,13 +28,9 @@ def _password_options(command):
     )(command)
 
 
-def _print_pdfs(profile: Path, output_dir: Path, workbook: str) -> None:
-    """Print the path of every PDF a build of *profile* wrote: one per language."""
-    from .files import output_paths
-    from .profile import load_profile
-
-    for edition in load_profile(profile).editions():
-        click.echo(output_paths(output_dir, edition, workbook)[0])
+def _note(line: str) -> None:
+    """Tell the therapist what a profile's flags changed (on stderr: stdout lists PDFs)."""
+    click.echo(line, err=True)
 
 
 def _password(password_env: str | None, ask_password: bool) -> str:
@@ -70,16 +66,26 @@ def _password(password_env: str | None, ask_password: bool) -> str:
               help="Run the workbook in a Jupyter kernel instead of the in-process engine.")
 @click.option("--timeout", default=300, show_default=True, type=click.IntRange(5, 3600),
               help="Seconds the workbook may take before it is stopped.")
+@click.option("--discreet", is_flag=True,
+              help="Neutral cover, header, file name and metadata (on by default under "
+                   "violence-or-fear and coercion-concern).")
 @_password_options
 def build(profile: Path, output_dir: Path, workbook: str, no_record: bool, kernel: bool,
-          timeout: int, password_env: str | None, ask_password: bool) -> None:
-    """Build one client's handout from a PROFILE (YAML) by running the workbook."""
-    from .build import build as run_build
+          timeout: int, discreet: bool, password_env: str | None,
+          ask_password: bool) -> None:
+    """Build one client's handout from a PROFILE (YAML) by running the workbook.
+
+    Prints the path of every PDF written (one per language, and one per partner where a
+    flag asks for it) and says on stderr what the profile's flags left out or brought in.
+    """
+    from .build import build_packets
 
     password = _password(password_env, ask_password)
-    run_build(profile, output_dir, workbook, record=not no_record, kernel=kernel,
-              timeout=timeout, password=password)
-    _print_pdfs(profile, output_dir, workbook)
+    built = build_packets(profile, output_dir, workbook, record=not no_record, kernel=kernel,
+                          timeout=timeout, password=password, report=_note,
+                          discreet=discreet)
+    for pdf, _ in built:
+        click.echo(pdf)
 
 
 @cli.command()
@@ -87,7 +93,7 @@ def build(profile: Path, output_dir: Path, workbook: str, no_record: bool, kerne
               type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
 def demo(output_dir: Path) -> None:
     """Build the bundled fictional example clients into OUTPUT."""
-    from .build import build as run_build
+    from .build import build_packets
     from .resources import examples_dir
 
     profiles = sorted((examples_dir() / "clients").glob("*.yaml"))
@@ -95,8 +101,8 @@ def demo(output_dir: Path) -> None:
         raise SystemExit("error: the bundled examples are missing from this install")
     for number, profile in enumerate(profiles, start=1):
         click.echo(f"[{number}/{len(profiles)}] building {profile.stem} ...", err=True)
-        run_build(profile, output_dir)
-        _print_pdfs(profile, output_dir, "connection")
+        for pdf, _ in build_packets(profile, output_dir, report=_note):
+            click.echo(pdf)
 
 
 @cli.command()
@@ -164,14 +170,36 @@ def parameters() -> None:
     click.echo(table(), nl=False)
 
 
+def _show_plan(path: Path, profile, planned) -> None:
+    """Print the packets a profile asks for: file names, pages in, and what left or came."""
+    from .assemble import plan_report
+    from .files import packet_name
+
+    click.echo(f"{path}:")
+    for packet in planned:
+        h = packet.handout
+        where = ", ".join([packet.profile.language, packet.profile.reader,
+                           *(["discreet"] if packet.profile.discreet else [])])
+        click.echo(f"  {packet.profile.session_date.isoformat()}-"
+                   f"{packet_name(packet.profile, 'connection')}.pdf ({where})")
+        pages = [h.matter["safety"].id, *(m.id for m in h.sections)]
+        click.echo(f"    pages: {', '.join(pages)}")
+    for line in plan_report(profile, planned):
+        click.echo(f"  {line}")
+
+
 @cli.command()
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--practice-library", type=click.Path(file_okay=False, path_type=Path),
               help="Also check a practice folder of modules.")
 def check(files: tuple[Path, ...], practice_library: Path | None) -> None:
-    """Validate the library, the templates and any client PROFILE files given."""
-    from .assemble import assemble
-    from .content import check_library, load_library
+    """Validate the library, the templates and any client PROFILE files given.
+
+    For each profile, show the plan without building: which PDFs, which pages go in, and
+    which pages the profile's flags leave out or bring in, and why.
+    """
+    from .assemble import plan_packets
+    from .content import check_library
     from .glyphs import fallbacks_needed
     from .html import environment
     from .profile import load_profile
@@ -186,11 +214,14 @@ def check(files: tuple[Path, ...], practice_library: Path | None) -> None:
     for path in files:
         try:
             profile = load_profile(path)
-            lib = load_library(profile.practice_library or practice_library, profile.language)
-            assemble(profile, lib, file=path)
+            if practice_library and not profile.practice_library:
+                profile = profile.model_copy(update={"practice_library": str(practice_library)})
+            planned = plan_packets(profile, file=path)
             fallbacks_needed(profile)
         except HandoutsError as exc:
             problems += [str(p) for p in exc.problems]
+            continue
+        _show_plan(path, profile, planned)
     for line in problems:
         click.echo(line, err=True)
     if problems:

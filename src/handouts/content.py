@@ -26,11 +26,12 @@ from pydantic import (
 )
 
 from .errors import LibraryError
+from .flags import Flag, check_references, parse_flags
 from .resources import library_dir, load_yaml
 
 KINDS = ("article", "worksheet", "script", "matter")
 LANGUAGES = ("en", "es")
-MATTER_IDS = ("how-to-use", "safety", "disclaimer", "rituals-closing")
+MATTER_IDS = ("how-to-use", "safety", "safety-alone", "disclaimer", "rituals-closing")
 AUDIENCES = ("couple", "individual", "group")
 MODES = ("fillable", "printed")
 # The profile list that holds each kind of module a therapist chooses.
@@ -407,7 +408,7 @@ class Library:
     language: str
     modules: Mapping[str, Module] = field(default_factory=dict)
     sources: Mapping[str, str] = field(default_factory=dict)
-    flags: Mapping[str, str] = field(default_factory=dict)
+    flags: Mapping[str, Flag] = field(default_factory=dict)
     topics: Mapping[str, Topic] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -458,13 +459,25 @@ def _load_sources(path: Path) -> dict[str, str]:
     return {k: " ".join(v.split()) for k, v in data.items()}
 
 
-def _load_flags(path: Path) -> dict[str, str]:
-    """Read flags.yaml: flag id -> the sentence a therapist reads."""
-    flags = _load_sources(path)
-    for key in flags:
-        if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", key):
-            raise LibraryError(f"{key!r} must be a slug", file=path, field=key)
-    return flags
+def _load_flags(path: Path) -> dict[str, Flag]:
+    """Read flags.yaml: flag id -> its summary and routing rules."""
+    data = _read_mapping(path)
+    for key in data:
+        if not isinstance(key, str) or not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", key):
+            raise LibraryError(f"{key!r} must be a slug", file=path, field=str(key))
+    return parse_flags(data, path)
+
+
+def _with_flag_rules(modules: dict[str, Module], flags: Mapping[str, Flag]) -> None:
+    """Give each module every flag under which a rule (or its own front matter) removes it."""
+    for module_id, module in modules.items():
+        if module.kind == "matter":
+            continue
+        out = {f.id for f in flags.values()
+               if f.reason_out(module_id, module.tags, module.contraindications)}
+        if out != set(module.contraindications):
+            modules[module_id] = module.model_copy(
+                update={"contraindications": tuple(sorted(out))})
 
 
 def _load_topics(path: Path) -> dict[str, Topic]:
@@ -529,7 +542,7 @@ def _load_library(practice_library: str | Path | None, language: str) -> Library
                                field="practice_library")
         roots.append(extra)
     sources: dict[str, str] = {}
-    flags: dict[str, str] = {}
+    flags: dict[str, Flag] = {}
     topics: dict[str, Topic] = {}
     for root in roots:
         sources.update(_load_sources(root / "sources.yaml"))
@@ -550,6 +563,8 @@ def _load_library(practice_library: str | Path | None, language: str) -> Library
     if not modules:
         raise LibraryError(f"the library has no modules in {language!r} yet",
                            field="language", choices=languages_available(practice_library))
+    check_references(flags, modules, sources, roots[-1] / "flags.yaml")
+    _with_flag_rules(modules, flags)
     for topic in topics.values():
         for name in ("modules", "rituals", "scripts"):
             for module_id in getattr(topic, name):
@@ -565,7 +580,7 @@ def check_library(practice_library: str | Path | None = None) -> list[LibraryErr
     problems: list[LibraryError] = []
     roots = [library_dir()] + ([Path(practice_library)] if practice_library else [])
     sources: dict[str, str] = {}
-    flags: dict[str, str] = {}
+    flags: dict[str, Flag] = {}
     for root in roots:
         try:
             sources.update(_load_sources(root / "sources.yaml"))

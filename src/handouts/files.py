@@ -93,14 +93,35 @@ def write_hint(exc: OSError) -> str:
     return "check the output folder and build again"
 
 
+def packet_name(profile, workbook: str | Path) -> str:
+    """Return what a packet's file is called after its date: what it is, never who.
+
+    A discreet packet is ``notes``; a packet for one topic is named by the topic; any
+    other by its workbook. A partner's own packet ends in ``-partner-N``.
+    """
+    topics = tuple(getattr(profile, "topics", ()))
+    if getattr(profile, "discreet", False):
+        name = "notes"
+    elif topics:
+        name = topics[0] if len(topics) == 1 else f"{topics[0]}-and-more"
+    else:
+        name = Path(str(workbook)).stem
+    if getattr(profile, "partner_copy", 0):
+        name += f"-partner-{profile.partner_copy}"
+    return name
+
+
 def output_paths(output_dir: str | Path, profile, workbook: str | Path) -> tuple[Path, Path]:
-    """Return ``<output>/<client-id>/<date>-<workbook>`` .pdf and .ipynb paths."""
+    """Return ``<output>/<client-id>/<date>-<name>`` .pdf and .ipynb paths.
+
+    *profile* is one packet (:func:`handouts.routing.packets`); see :func:`packet_name`.
+    """
     root = Path(output_dir).expanduser().resolve()
     folder = root / profile.client_id
     if folder.parent != root:  # client_id is a validated slug; this is a second lock
         raise BuildError("client id would write outside the output folder",
                          field="client_id")
-    stem = f"{profile.session_date.isoformat()}-{Path(str(workbook)).stem}"
+    stem = f"{profile.session_date.isoformat()}-{packet_name(profile, workbook)}"
     if getattr(profile, "languages", ()):  # several editions: each file names its language
         stem += f"-{profile.language}"
     return folder / f"{stem}.pdf", folder / f"{stem}.ipynb"

@@ -129,10 +129,12 @@ class Form:
                                    description="Fillable on a tablet")
         self.cards = w.Checkbox(value=_ticked(self.practice.get("cards")),
                                 description="Cut-out cards")
+        self.discreet = w.Checkbox(value=False, description="Discreet (neutral cover and "
+                                   "file name)")
         self.password = w.Password(description="PDF password", placeholder="optional; "
                                    "never saved", style=style)
         for widget in (self.audience, self.language, self.paper, self.large_print,
-                       self.fillable, self.cards):
+                       self.fillable, self.cards, self.discreet):
             widget.observe(self._changed, "value")
         self.problems_html = w.HTML(layout=full)
         self.build_button = w.Button(description="Build the handout", button_style="primary",
@@ -169,7 +171,8 @@ class Form:
             *(w.HBox([self.lists[name], self.pickers[name]]) for name in KIND_OF_LIST),
             w.HTML("<b>Your own sections</b>"), self.section_box, add_section,
             w.HTML("<b>Print</b>"), self.audience, self.language, self.paper,
-            w.HBox([self.large_print, self.fillable, self.cards]), self.password,
+            w.HBox([self.large_print, self.fillable, self.cards]), self.discreet,
+            self.password,
             self.problems_html, self.build_button, self.status, self.viewer,
             w.HTML(f"<h3>Filled handouts and progress</h3><div style='{_LINE}'>Pick the "
                    "filled PDFs that came back (one per partner is fine): their answers "
@@ -259,6 +262,7 @@ class Form:
             self.paper.value = str(data.get("paper", self.practice.get("paper", "letter")))
             for key in ("large_print", "fillable", "cards"):
                 getattr(self, key).value = _ticked(data.get(key, self.practice.get(key)))
+            self.discreet.value = _ticked(data.get("discreet"))
             self.password.value = ""  # never saved, so never carried over
             self.partner_rows.clear()
             for partner in data.get("partners") or [""]:
@@ -360,6 +364,8 @@ class Form:
         data["large_print"] = bool(self.large_print.value)
         data["fillable"] = bool(self.fillable.value)
         data["cards"] = bool(self.cards.value)
+        if self.discreet.value:
+            data["discreet"] = True
         return data
 
     def problems(self) -> list[str]:
@@ -421,7 +427,7 @@ class Form:
 
     def build(self) -> Path | None:
         """Check, save the profile, build the PDF as ``handouts build`` does, show page 1."""
-        from .build import build
+        from .build import build_packets
 
         lines = self.problems()
         self._changed()
@@ -433,23 +439,30 @@ class Form:
         self.build_button.disabled = True
         try:
             profile_path = self.save()
-            self.pdf_path = build(profile_path, self.folder / "output",
-                                  password=self.password.value)
+            notes: list[str] = []
+            built = build_packets(profile_path, self.folder / "output",
+                                  password=self.password.value, report=notes.append)
+            self.pdf_path = built[0][0]
         except HandoutsError as exc:
             self.status.value = (f"<b style='color:#a01818;{_LINE}'>"
                                  f"{html.escape(str(exc))}</b>")
             return None
         finally:
             self.build_button.disabled = False
-        rel = self.pdf_path.relative_to(self.folder) if self.pdf_path.is_relative_to(
-            self.folder) else self.pdf_path
+        shown = ", ".join(f"<code>{html.escape(str(self._relative(pdf)))}</code>"
+                          for pdf, _ in built)
+        left = "".join(f"<br><span class='handouts-left-out'>{html.escape(line)}</span>"
+                       for line in notes)
         self.status.value = (f"<span class='handouts-built' style='{_LINE}'>Built "
-                             f"<code>{html.escape(str(rel))}</code> from "
+                             f"{shown} from "
                              f"<code>clients/{html.escape(profile_path.name)}</code>. "
-                             "For the next client, press <b>New client</b>.</span>")
+                             f"For the next client, press <b>New client</b>.{left}</span>")
         self.viewer.layout.display = "flex"
         self.show_page(1)
         return self.pdf_path
+
+    def _relative(self, path: Path) -> Path:
+        return path.relative_to(self.folder) if path.is_relative_to(self.folder) else path
 
     def show_page(self, number: int) -> None:
         """Show page *number* of the built PDF at the zoom width."""

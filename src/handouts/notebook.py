@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .assemble import Handout, assemble
+from .assemble import Handout, Packet, assemble, plan_report
 from .content import LIST_OF_KIND, Library, Module, load_library, parse_module_text
 from .errors import (
     PARAMETERS_MARK,
@@ -33,6 +33,7 @@ from .pdf import write_handout
 from .preview import in_front_end, preview
 from .profile import PARAMETERS, PRACTICE_FIELDS, OwnSection, Profile, inherit_practice, validate
 from .resources import examples_dir, load_yaml
+from .routing import packets
 
 _INJECTED_MARK = "# Parameters\n"  # papermill's injected cell starts so
 WORKBOOK_NAMES = ("practice", "output_dir")
@@ -63,7 +64,7 @@ class Session:
     output_dir: str
     workbook: str
     history_mark: int
-    handouts: set[int] = field(default_factory=set)
+    planned: dict[int, list[Packet]] = field(default_factory=dict)
 
     def add_section(self, title: str, text: str, after: str = "end") -> None:
         """Add (or replace, by title) your own section; blank *text* removes it."""
@@ -75,20 +76,36 @@ class Session:
         """Assemble the handout; *lists* (modules, rituals, scripts) override the choice."""
         if lists:
             self.profile = validate({**_raw(self.profile), **lists}, file="parameters")
-        handout = assemble(self.profile, self.library, file="parameters")
-        self.handouts.add(id(handout))
+        planned = [Packet(p, assemble(p, self.library, file="parameters"))
+                   for p in packets(self.profile, self.library)]
+        for line in plan_report(self.profile, planned):
+            print(line)  # the therapist sees it here, and the record keeps it
+        handout = planned[0].handout
+        self.planned[id(handout)] = planned
         return handout
 
     def write(self, handout: Handout, template: str = "handout") -> Path:
-        """Write *handout*'s PDF; refuse when it is not from this run's parameters."""
+        """Write *handout*'s PDF; refuse when it is not from this run's parameters.
+
+        Where a flag gives each partner a packet of their own, every packet is written
+        (each path is printed) and the first one's path is returned.
+        """
         self.check_current()
-        if id(handout) not in self.handouts:
+        if id(handout) not in self.planned:
             raise BuildError(f"this handout was not assembled in this run; {RUN_ALL}",
                              field="handout")
-        pdf_path, _ = output_paths(self.output_dir, self.profile, self.workbook)
-        # Someone editing the workbook builds again and again: keep unchanged parts' layout.
-        return write_handout(handout, pdf_path, template=template,
-                             reuse_layout=in_front_end())
+        planned = self.planned[id(handout)]
+        paths = []
+        for packet in planned:
+            pdf_path, _ = output_paths(self.output_dir, packet.profile, self.workbook)
+            # Someone editing the workbook builds again and again: keep unchanged parts'
+            # layout.
+            paths.append(write_handout(packet.handout, pdf_path, template=template,
+                                       reuse_layout=in_front_end()))
+        if len(paths) > 1:
+            for path in paths:
+                print(path)
+        return paths[0]
 
     def check_current(self) -> None:
         """Raise unless this is the newest run and its parameters have not run again."""

@@ -30,6 +30,8 @@ def _type_name(name: str) -> str:
         return "list"
     if name == "crisis_lines":
         return "dict"
+    if "int" in annotation:
+        return "int"
     return "bool" if "bool" in annotation else "str"
 
 
@@ -53,7 +55,7 @@ def sample_values(workbook: str) -> dict[str, Any]:
             values[name] = None  # the practice file decides unless the therapist does
         elif name in data:
             value = data[name]
-            if name in ("large_print", "fillable", "ink_saver", "cards"):
+            if name in ("large_print", "fillable", "ink_saver", "cards", "discreet"):
                 value = str(value).lower() in ("true", "yes", "on", "1")
             values[name] = value
         else:

@@ -18,8 +18,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from .assemble import assemble
-from .content import load_library
+from .assemble import plan_packets, plan_report
 from .errors import BatchError, HandoutsError, ProfileError
 from .files import atomic_write, output_paths, private_dir
 from .pool import Task
@@ -41,6 +40,7 @@ class Job:
     digest: str
     pdf: Path
     notebook: Path
+    notes: tuple[str, ...] = ()  # what the flags left out or brought in, for the summary
 
 
 def folder_key(output_dir: Path) -> bytes:
@@ -121,19 +121,13 @@ def plan(roster: str | Path, output_dir: str | Path = "output",
                              + "\n".join(problems))
     jobs: list[Job] = []
     seen: dict[str, int] = {}
-    libraries: dict[tuple[str, str], Any] = {}
     for row in rows:
         where = f"{roster}: row {row.number}"
         try:
             profile = validate(row_params(row, roster))
             if password:
                 profile = profile.model_copy(update={"password": SecretStr(password)})
-            for edition in profile.editions():
-                lib_key = (edition.practice_library, edition.language)
-                if lib_key not in libraries:
-                    libraries[lib_key] = load_library(edition.practice_library or None,
-                                                      edition.language)
-                assemble(edition, libraries[lib_key])
+            planned = plan_packets(profile)
         except HandoutsError as exc:
             detail = str(exc)
             if isinstance(exc, ProfileError) and exc.file is None:
@@ -142,7 +136,8 @@ def plan(roster: str | Path, output_dir: str | Path = "output",
                     detail += f" (valid: {', '.join(exc.choices)})"
             problems.append(f"{where}: {detail}")
             continue
-        for edition in profile.editions():
+        for packet in planned:
+            edition = packet.profile
             pdf, record_path = output_paths(output_dir, edition, workbook)
             key = f"{edition.client_id}/{pdf.stem}"
             if key in seen:
@@ -151,6 +146,10 @@ def plan(roster: str | Path, output_dir: str | Path = "output",
                 continue
             seen[key] = row.number
             jobs.append(Job(row.number, edition, key, "", pdf, record_path))
+        lines = tuple(plan_report(profile, planned))
+        first = next((j for j in jobs if j.row == row.number), None)
+        if lines and first is not None:
+            first.notes = lines
     if problems:
         raise BatchError(f"{len(problems)} problem(s) in the roster; nothing was built:\n"
                          + "\n".join(problems))

@@ -18,6 +18,7 @@ from pydantic import (
     SecretStr,
     StringConstraints,
     ValidationError,
+    model_validator,
 )
 
 from .errors import ProfileError
@@ -74,24 +75,38 @@ class CrisisLine(BaseModel):
                                             max_length=120)]
     number: Short = ""
     text: Short = ""  # how to reach it by text message, or when it is open
+    chat: Short = ""  # where to chat online
 
 
 # US defaults; a practice sets its own per language (`crisis_lines` in practice.yaml).
 DEFAULT_CRISIS_LINES: dict[str, tuple[CrisisLine, ...]] = {
     "en": (
-        CrisisLine(label="Suicide & Crisis Lifeline", number="988",
-                   text="Call or text 988, any time, day or night."),
-        CrisisLine(label="National Domestic Violence Hotline", number="1-800-799-7233",
-                   text="Or text START to 88788. Free and confidential, any time."),
+        CrisisLine(label="988 Suicide & Crisis Lifeline", number="988",
+                   text="Call or text 988, any time, day or night.",
+                   chat="Chat at 988lifeline.org."),
+        CrisisLine(label="National Domestic Violence Hotline", number="800-799-7233",
+                   text="Or text START to 88788. Free and confidential, any time.",
+                   chat="Chat at thehotline.org."),
+        CrisisLine(label="RAINN National Sexual Assault Hotline", number="800-656-4673",
+                   text="Free and confidential, any time.",
+                   chat="Chat at rainn.org."),
         CrisisLine(label="Emergency", number="911",
                    text="If you or someone else is in danger right now."),
     ),
     "es": (
-        CrisisLine(label="Línea de Prevención del Suicidio y Crisis", number="988",
-                   text="Llama al 988 y marca 2 para hablar en español, a cualquier hora."),
-        CrisisLine(label="Línea Nacional sobre la Violencia Doméstica",
-                   number="1-800-799-7233",
-                   text="Atiende en español. Gratis y confidencial, a cualquier hora."),
+        CrisisLine(label="988 Línea de Prevención del Suicidio y Crisis", number="988",
+                   text="Llama al 988 y marca 2, o manda el texto AYUDA al 988; en español, "
+                        "a cualquier hora.",
+                   chat="Chat en 988lineadevida.org."),
+        CrisisLine(label="Línea Nacional contra la Violencia Doméstica",
+                   number="800-799-7233",
+                   text="O manda el texto START al 88788. Atiende en español, gratis y "
+                        "confidencial, a cualquier hora.",
+                   chat="Chat en espanol.thehotline.org."),
+        CrisisLine(label="RAINN, Línea Nacional contra la Agresión Sexual",
+                   number="800-656-4673",
+                   text="Gratis y confidencial, a cualquier hora.",
+                   chat="Chat en rainn.org, también en español."),
         CrisisLine(label="Emergencias", number="911",
                    text="Si tú u otra persona están en peligro ahora mismo."),
     ),
@@ -133,6 +148,14 @@ class Profile(BaseModel):
     flags: tuple[str, ...] = _described(
         "Concerns you have noted (e.g. coercion-concern); a module that must not be used "
         "with one of them stops the build.", default_factory=tuple)
+    discreet: bool = _described(
+        "Neutral cover, running header, file name and PDF metadata, and the practice's "
+        "discreet_name (or none) instead of its name; on by default under violence-or-fear "
+        "and coercion-concern.", default=False)
+    partner_copy: int = _described(
+        "Which partner's own packet this is (1, 2, ...), set by the build when a flag "
+        "gives each partner a packet of their own; 0 for a packet everyone shares.",
+        default=0, ge=0, le=8)
     note: ClientMarkdown = _described(
         "Personal note in Markdown; shown as text, never as HTML.", default="")
     own_sections: tuple[OwnSection, ...] = _described(
@@ -176,6 +199,15 @@ class Profile(BaseModel):
         default_factory=dict)
     practice_library: str = _described(
         "Folder of your practice's own modules (adds or overrides by id).", default="")
+    discreet_name: Annotated[str, StringConstraints(max_length=120)] = _described(
+        "A neutral name printed instead of the practice name in discreet packets; empty "
+        "leaves the name off.", default="")
+
+    @model_validator(mode="after")
+    def _one_reader_per_copy(self) -> Profile:
+        if self.partner_copy and len(self.partners) != 1:
+            raise ValueError("a partner's own packet (partner_copy) names exactly one partner")
+        return self
 
     @property
     def names(self) -> list[str]:
@@ -206,7 +238,7 @@ class Profile(BaseModel):
 PRACTICE_FIELDS = (
     "practice_name", "practice_contact", "practice_logo", "accent_color", "crisis_lines",
     "practice_library", "therapist", "language", "paper", "large_print", "fillable",
-    "ink_saver", "cards",
+    "ink_saver", "cards", "discreet_name",
 )
 PARAMETERS = tuple(Profile.model_fields)
 _PATH_FIELDS = ("practice_logo", "practice_library")
@@ -214,8 +246,8 @@ _PATH_FIELDS = ("practice_logo", "practice_library")
 # (papermill's -p, unquoted YAML) and may have lost its meaning (00123 -> 123).
 STRING_FIELDS = ("client_id", "therapist", "note", "audience", "language", "paper",
                  "practice_name", "practice_contact", "practice_logo", "accent_color",
-                 "practice_library")
-BOOL_FIELDS = ("large_print", "fillable", "ink_saver", "cards")
+                 "practice_library", "discreet_name")
+BOOL_FIELDS = ("large_print", "fillable", "ink_saver", "cards", "discreet")
 
 
 MAX_FILE_BYTES = 1_000_000  # a profile, practice file or YAML roster is far smaller

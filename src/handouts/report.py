@@ -30,6 +30,8 @@ class BatchResult:
     outcomes: list[Outcome] = field(default_factory=list)
     seconds: float = 0.0
     workers: int = 1
+    # What the clients' flags left out or brought in ("row 3 (c-1042): left out: …").
+    notes: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> list[Outcome]:
@@ -67,6 +69,8 @@ def print_summary(result: BatchResult, stream=None) -> None:
         table.add_row(str(o.row), o.client_id, f"[{styles[o.status]}]{o.status}[/]",
                       f"{o.seconds:.2f}", o.message)
     console.print(table)
+    for line in result.notes:
+        console.print(line, markup=False, highlight=False)
     console.print(f"{result.count('built')} built, {result.count('skipped')} up to date, "
                   f"{result.count('failed')} failed in {result.seconds:.1f} s "
                   f"with {result.workers} worker(s)")

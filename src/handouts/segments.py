@@ -200,15 +200,25 @@ def _plan(parts: Parts, last: _Build, layout: Callable) -> list[_Segment] | None
     for index, wanted in enumerate(links):
         if not wanted:
             continue
-        if any(anchor not in anchors for anchor in wanted):
-            return None
-        numbers = {anchor: anchors[anchor] for anchor in wanted}
         segment = old[index]
+        if segment is None and any(anchor not in anchors for anchor in wanted):
+            # The contents name a page of their own segment (the safety page): lay it out
+            # once to find it, with last time's numbers standing in for the others.
+            guess = {anchor: anchors.get(anchor, 0) for anchor in wanted}
+            segment = _lay_out(parts, index, firsts[index], total, guess, layout,
+                               last.images)
+        own = {a: firsts[index] + p for a, p in (segment.anchors if segment else {}).items()}
+        if any(anchor not in anchors and anchor not in own for anchor in wanted):
+            return None
+        numbers = {anchor: anchors.get(anchor, own.get(anchor)) for anchor in wanted}
         if segment is None or (segment.first, segment.total, segment.numbers) != (
                 firsts[index], total, numbers):
             segment = _lay_out(parts, index, firsts[index], total, numbers, layout,
                                last.images)
-        if len(segment.pages) != counts[index]:
+        own = {a: firsts[index] + p for a, p in segment.anchors.items()}
+        if len(segment.pages) != counts[index] or any(
+                anchor in own and anchor not in anchors and own[anchor] != numbers[anchor]
+                for anchor in wanted):
             return None
         result[index] = segment
     return result

@@ -1,0 +1,133 @@
+"""Route a packet by the concerns a profile records: what leaves, what comes in, who reads.
+
+The rules are the library's flags (:mod:`handouts.flags`). :func:`packets` turns one
+profile into the packets to build (one per partner where a flag asks for individual
+packets); :func:`route` decides, for one packet, which modules stay, which leave and why,
+and which come in. Both are pure: every door (CLI, batch, workbooks, app) calls them and
+so reports the same plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .content import LIST_OF_KIND, Library
+from .profile import Profile
+
+LISTS = {name: kind for kind, name in LIST_OF_KIND.items()}
+
+
+@dataclass(frozen=True)
+class Change:
+    """A module a flag left out or brought in, and why (for the therapist, never the PDF)."""
+
+    id: str
+    reason: str
+    flag: str
+    added: bool = False
+
+    def __str__(self) -> str:
+        return f"{'added' if self.added else 'left out'}: {self.id} — {self.reason}"
+
+
+def _flags(profile: Profile, library: Library) -> list:
+    return [library.flags[f] for f in profile.flags if f in library.flags]
+
+
+def individual_packets(profile: Profile, library: Library) -> bool:
+    """Return whether a flag gives each partner a packet of their own."""
+    return any(f.packet == "individual" for f in _flags(profile, library))
+
+
+def discreet(profile: Profile, library: Library) -> bool:
+    """Return whether this packet is discreet: asked for, or by a flag's default."""
+    return profile.discreet or any(f.discreet for f in _flags(profile, library))
+
+
+def packets(profile: Profile, library: Library) -> list[Profile]:
+    """Return the profiles to build for *profile*: itself, or one per partner.
+
+    Under a flag with individual packets, each partner's packet names only that partner,
+    is written for one reader, and leaves out what may name or address the other (the
+    note, own sections, the quote, the "since last time" page).
+    """
+    base = profile
+    if discreet(profile, library) and not profile.discreet:
+        base = base.model_copy(update={"discreet": True})
+    if not individual_packets(profile, library):
+        return [base]
+    alone = {"audience": "individual", "note": "", "own_sections": (), "quote": "",
+             "since_last_time": False}
+    if profile.partner_copy or len(profile.partners) == 1:
+        return [base.model_copy(update=alone)]
+    return [base.model_copy(update={**alone, "partners": (partner,), "partner_copy": number})
+            for number, partner in enumerate(profile.partners, start=1)]
+
+
+def dropped_for_packets(profile: Profile, library: Library) -> list[str]:
+    """Return what the individual packets leave out of *profile*, one line each."""
+    if not individual_packets(profile, library):
+        return []
+    lines = []
+    if profile.note.strip():
+        lines.append("left out: the note — each partner's packet is for one reader; the "
+                     "note may name or address the other")
+    if profile.own_sections:
+        lines.append("left out: your own sections — each partner's packet is for one "
+                     "reader")
+    if profile.since_last_time or profile.quote:
+        lines.append("left out: the 'since last time' page — it shows both partners' "
+                     "practice")
+    return lines
+
+
+def leave_reason(module_id: str, profile: Profile, library: Library) -> tuple[str, str] | None:
+    """Return (flag, reason) for the first of the profile's flags that rules *module_id* out."""
+    module = library.modules[module_id]
+    for flag in _flags(profile, library):
+        reason = flag.reason_out(module_id, module.tags, module.contraindications)
+        if reason:
+            return flag.id, reason
+    return None
+
+
+def route(profile: Profile, library: Library) -> tuple[Profile, tuple[Change, ...]]:
+    """Expand the profile's topics and apply its flags; return it and what changed.
+
+    Modules a topic brought in that a flag rules out, or that are not written for this
+    reader, are left out and reported. Modules a flag brings in come first in their list.
+    Modules the therapist listed by hand are kept as listed (checking them is
+    :func:`handouts.assemble.check_choices`' job).
+    """
+    changes: list[Change] = []
+    lists: dict[str, list[str]] = {name: [] for name in LISTS}
+    for topic_id in profile.topics:
+        topic = library.topics.get(topic_id)
+        if topic is None:
+            continue  # reported by check_choices with the valid topics
+        for name in LISTS:
+            for module_id in getattr(topic, name):
+                if module_id in lists[name] or module_id in getattr(profile, name):
+                    continue
+                why = leave_reason(module_id, profile, library)
+                if why is None and profile.reader not in library.modules[module_id].audiences:
+                    why = ("", f"not written for this reader ({profile.reader})")
+                if why is not None:
+                    if module_id not in {c.id for c in changes}:
+                        changes.append(Change(module_id, why[1], why[0]))
+                    continue
+                lists[name].append(module_id)
+    for flag in _flags(profile, library):
+        for addition in flag.add:
+            module = library.modules.get(addition.module)
+            if module is None or profile.reader not in module.audiences:
+                continue
+            name = LIST_OF_KIND[module.kind]
+            if addition.module in lists[name] or addition.module in getattr(profile, name):
+                continue
+            lists[name].insert(0, addition.module)
+            changes.append(Change(addition.module, " ".join(addition.reason.split()),
+                                  flag.id, added=True))
+    update = {name: tuple(dict.fromkeys([*lists[name], *getattr(profile, name)]))
+              for name in LISTS}
+    return profile.model_copy(update={**update, "topics": ()}), tuple(changes)
