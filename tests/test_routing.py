@@ -8,6 +8,9 @@ file names and the metadata, and what the build said it left out.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pypdf
@@ -19,6 +22,8 @@ from handouts.cli import main
 from handouts.content import load_library
 from handouts.errors import LibraryError
 from handouts.flags import parse_flags
+from handouts.resources import workbook_path
+from handouts.routing import flag_table
 
 LIBRARY = load_library()
 ALL_TOPICS = [t for t in LIBRARY.topics if t != "staying-safe"]
@@ -236,3 +241,78 @@ def test_a_malformed_rule_is_one_line_naming_the_file_and_field(tmp_path):
         parse_flags({"odd": {"summary": "x", "packet": "everyone"}}, tmp_path / "flags.yaml")
     message = str(caught.value)
     assert "flags.yaml" in message and "odd.packet" in message and "\n" not in message
+
+
+def test_the_record_keeps_what_was_left_out_and_the_pdf_does_not(client_dir, tmp_path,
+                                                                   capsys):
+    profile = _couple(client_dir, ["trauma-flooding"])
+    assert main(["build", str(profile), "-o", str(tmp_path / "out")]) == 0
+    folder = tmp_path / "out" / "c-7301"
+    [pdf] = folder.glob("*.pdf")
+    issued = [json.loads(line) for line in (folder / ".issued.jsonl").read_text().splitlines()]
+    assert any(line.startswith("left out: six-second-kiss — ") for line in
+               issued[0]["left_out"])
+    record = pdf.with_suffix(".ipynb").read_text(encoding="utf-8")
+    assert "left out: six-second-kiss" in record  # the executed workbook shows it too
+    assert "left out" not in pdf_text(pdf)
+
+
+def test_papermill_with_a_violence_profile_writes_each_partners_packet(client_dir, tmp_path):
+    profile = _couple(client_dir, ["violence-or-fear"], topics=["connection"])
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("papermill")), str(workbook_path("connection")),
+         "run.ipynb", "-f", str(profile), "-p", "output_dir", str(tmp_path / "pm")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    folder = tmp_path / "pm" / "c-7301"
+    names = sorted(p.name for p in folder.glob("*.pdf"))
+    assert names == ["2026-12-01-notes-partner-1.pdf", "2026-12-01-notes-partner-2.pdf"]
+    first = normalise(pdf_text(folder / names[0]))
+    assert "Quinlan" in first and "Marisela" not in first
+    assert "left out: emotional-safety" in (tmp_path / "run.ipynb").read_text()
+
+
+def test_the_form_app_builds_the_packets_and_says_what_was_left_out(tmp_path):
+    pytest.importorskip("ipywidgets")
+    from handouts.form import Form
+    from handouts.lab import init_folder
+
+    folder = tmp_path / "practice"
+    init_folder(folder)
+    form = Form(folder)
+    form.client_id.value = "c-7303"
+    form.partner_rows[0][0].value = "Quinlan"
+    form.add_partner("Marisela")
+    form.session_date.value = "2026-12-01"
+    form.topics.value = "connection"
+    form.flags.value = "coercion-concern"
+    assert form.build() is not None, form.status.value
+    status = form.status.value
+    assert "notes-partner-1.pdf" in status and "notes-partner-2.pdf" in status
+    assert "left out: emotional-safety — " in status
+    form2 = Form(folder)
+    form2.client_id.value = "c-7304"
+    form2.partner_rows[0][0].value = "Quinlan"
+    form2.session_date.value = "2026-12-01"
+    form2.lists["modules"].value = "barometer"
+    form2.discreet.value = True
+    built = form2.build()
+    assert built is not None and built.name == "2026-12-01-notes.pdf"
+
+
+def test_the_docs_flag_table_is_the_library():
+    page = (Path(__file__).parents[1] / "docs" / "flags.md").read_text(encoding="utf-8")
+    assert page.strip() == flag_table(LIBRARY).strip(), "run: handouts flags > docs/flags.md"
+
+
+def test_a_discreet_cover_draws_no_mark_or_logo(client_dir):
+    # The default mark (two rings) reads as a couple's symbol; a logo names the practice.
+    from handouts.assemble import plan_packets
+    from handouts.html import render_html
+    from handouts.profile import load_profile
+
+    for flags, discreet in (([], False), (["violence-or-fear"], True)):
+        profile = load_profile(_couple(client_dir, flags, topics=["connection"]))
+        cover = render_html(plan_packets(profile)[0].handout).split('class="front"')[0]
+        drawn = 'class="mark"' in cover or 'class="logo"' in cover
+        assert drawn is not discreet, flags

@@ -136,7 +136,7 @@ def test_the_spanish_pdf_speaks_spanish_throughout(built, examples):
     # names joined the Spanish way, on the cover and the worksheets
     assert f" y {second}" in text
     assert not re.search(rf"{first}(?: \([^)]*\))? & {second}", text)
-    assert "marca 2" in text and "800-799-7233" in text  # crisis lines offer Spanish
+    assert "marca el 2" in text and "800-799-7233" in text  # crisis lines offer Spanish
     for english in ("What to do", "Why it helps", "This week", "Ways to begin",
                     "If you are in crisis", "Prepared for"):
         assert english not in text, english

@@ -162,6 +162,17 @@ def library_cmd(as_json: bool, language: str, practice_library: Path | None) -> 
         click.echo("")
 
 
+@cli.command("flags")
+@click.option("--practice-library", type=click.Path(file_okay=False, path_type=Path),
+              help="A practice folder whose flags.yaml adds to or replaces the defaults.")
+def flags_cmd(practice_library: Path | None) -> None:
+    """Print every flag, what it leaves out or brings in, and why (Markdown)."""
+    from .content import load_library
+    from .routing import flag_table
+
+    click.echo(flag_table(load_library(practice_library)))
+
+
 @cli.command()
 def parameters() -> None:
     """Print every parameter of a profile or workbook, with its type and help."""

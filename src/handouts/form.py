@@ -114,6 +114,9 @@ class Form:
         self.pickers = {name: self._picker(self.lists[name], _PROMPTS[name], [
             (m.title, m.id) for m in self.library.of_kind(kind)])
             for name, kind in KIND_OF_LIST.items()}
+        self.flags = text("Concerns", "flags separated by commas: "
+                          + ", ".join(self.library.flags) + "; they decide what is left out",
+                          layout=w.Layout(width="62%"))
         self.topic_picker = self._picker(self.topics, "Pick a topic…", [
             (topic.title, key) for key, topic in self.library.topics.items()])
         self.audience = w.Dropdown(options=AUDIENCES, value="auto", description="Reader",
@@ -167,7 +170,8 @@ class Form:
             self.client_id, self.session_date, self.therapist,
             w.HTML("<b>Partners</b> (names or initials, pronouns optional)"),
             self.partner_box, add_partner, self.note,
-            w.HTML("<b>What to include</b>"), w.HBox([self.topics, self.topic_picker]),
+            w.HTML("<b>What to include</b>"), self.flags,
+            w.HBox([self.topics, self.topic_picker]),
             *(w.HBox([self.lists[name], self.pickers[name]]) for name in KIND_OF_LIST),
             w.HTML("<b>Your own sections</b>"), self.section_box, add_section,
             w.HTML("<b>Print</b>"), self.audience, self.language, self.paper,
@@ -255,6 +259,7 @@ class Form:
             self.therapist.value = str(data.get("therapist", "") or "")
             self.note.value = str(data.get("note", "") or "").rstrip("\n")
             self.topics.value = ", ".join(_listed(data.get("topics")))
+            self.flags.value = ", ".join(_listed(data.get("flags")))
             for name, box in self.lists.items():
                 box.value = ", ".join(_listed(data.get(name)))
             self.audience.value = str(data.get("audience", "auto"))
@@ -346,6 +351,8 @@ class Form:
         if self.therapist.value.strip():
             data["therapist"] = self.therapist.value.strip()
         data["topics"] = _ids(self.topics.value)
+        if _ids(self.flags.value):
+            data["flags"] = _ids(self.flags.value)
         for name, box in self.lists.items():
             data[name] = _ids(box.value)
         if self.note.value.strip():

@@ -80,6 +80,8 @@ def record_issued(handout, pdf_path: str | Path) -> None:
         "file": Path(pdf_path).name,
         "partners": len(profile.partners),
         "reader": profile.reader,
+        # What the profile's flags left out, and why: the therapist's record, not the PDF.
+        "left_out": [str(c) for c in getattr(handout, "left_out", ())],
         "rituals": [{"id": w.id, "version": w.version, "title": w.title,
                      "prompts": list(w.prompts),
                      "extras": [{"title": e.title, "items": list(e.items),

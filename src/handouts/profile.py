@@ -95,20 +95,21 @@ DEFAULT_CRISIS_LINES: dict[str, tuple[CrisisLine, ...]] = {
     ),
     "es": (
         CrisisLine(label="988 Línea de Prevención del Suicidio y Crisis", number="988",
-                   text="Llama al 988 y marca 2, o manda el texto AYUDA al 988; en español, "
-                        "a cualquier hora.",
+                   text="Llama al 988 y marca el 2, o manda la palabra AYUDA por mensaje de "
+                        "texto al 988. En español, gratis y a cualquier hora.",
                    chat="Chat en 988lineadevida.org."),
         CrisisLine(label="Línea Nacional contra la Violencia Doméstica",
                    number="800-799-7233",
-                   text="O manda el texto START al 88788. Atiende en español, gratis y "
-                        "confidencial, a cualquier hora.",
+                   text="O manda la palabra START por mensaje de texto al 88788. Por teléfono "
+                        "y por chat te atienden en español. Gratis y confidencial, a "
+                        "cualquier hora.",
                    chat="Chat en espanol.thehotline.org."),
-        CrisisLine(label="RAINN, Línea Nacional contra la Agresión Sexual",
+        CrisisLine(label="RAINN, Línea de Ayuda Nacional de Abuso Sexual",
                    number="800-656-4673",
                    text="Gratis y confidencial, a cualquier hora.",
                    chat="Chat en rainn.org, también en español."),
         CrisisLine(label="Emergencias", number="911",
-                   text="Si tú u otra persona están en peligro ahora mismo."),
+                   text="Si tú o alguien más está en peligro ahora mismo."),
     ),
 }
 

@@ -131,3 +131,42 @@ def route(profile: Profile, library: Library) -> tuple[Profile, tuple[Change, ..
     update = {name: tuple(dict.fromkeys([*lists[name], *getattr(profile, name)]))
               for name in LISTS}
     return profile.model_copy(update={**update, "topics": ()}), tuple(changes)
+
+
+def flag_table(library: Library) -> str:
+    """Return the docs page of every flag × module: out (with the rule), in, or added."""
+    flags = list(library.flags.values())
+    lines = ["# Concerns route the packet: flag × module", "",
+             "Generated from `src/handouts/library/flags.yaml` and the library "
+             "(`handouts flags` prints it; a test keeps this page in step).", "",
+             "- **out**: the module leaves under this flag (the reason is below the table).",
+             "- **added**: the flag brings the module in.",
+             "- **·**: the module may be handed out under this flag.", ""]
+    for flag in flags:
+        shape = "one packet per partner, for one reader alone" if flag.packet == "individual" \
+            else "one shared packet"
+        lines.append(f"- `{flag.id}`: {' '.join(flag.summary.split())} ({shape}"
+                     f"{'; discreet by default' if flag.discreet else ''}).")
+    lines += ["", "| module | " + " | ".join(f"`{f.id}`" for f in flags) + " |",
+              "|---|" + "---|" * len(flags)]
+    added = {(f.id, a.module) for f in flags for a in f.add}
+    for kind in LIST_OF_KIND:
+        for module in library.of_kind(kind):
+            cells = ["added" if (f.id, module.id) in added else
+                     "out" if f.id in module.contraindications else "·" for f in flags]
+            lines.append(f"| `{module.id}` ({kind}) | " + " | ".join(cells) + " |")
+    lines += ["", "## Why, and on what source", ""]
+    for flag in flags:
+        lines.append(f"### `{flag.id}`")
+        lines.append("")
+        rules = [("Only", flag.only)] if flag.only else []
+        rules += [("Leave", rule) for rule in flag.leave]
+        for label, rule in rules:
+            named = [*(f"`{m}`" for m in rule.modules), *(f"tag `{t}`" for t in rule.tags)]
+            lines.append(f"- {label} {', '.join(named)}: {' '.join(rule.reason.split())} "
+                         f"({library.sources[rule.source]})")
+        for addition in flag.add:
+            lines.append(f"- Add `{addition.module}`: {' '.join(addition.reason.split())} "
+                         f"({library.sources[addition.source]})")
+        lines.append("")
+    return "\n".join(lines)
