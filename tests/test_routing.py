@@ -316,3 +316,50 @@ def test_a_discreet_cover_draws_no_mark_or_logo(client_dir):
         cover = render_html(plan_packets(profile)[0].handout).split('class="front"')[0]
         drawn = 'class="mark"' in cover or 'class="logo"' in cover
         assert drawn is not discreet, flags
+
+
+def _group(folder: Path, **extra: object) -> Path:
+    data = {"practice": str(folder / "practice.yaml"), "client_id": "c-7310",
+            "partners": [{"name": "Noor"}, {"name": "Tomas"}, {"name": "Kai"}],
+            "session_date": "2026-12-01", **extra}
+    return write_profile(folder, yaml.safe_dump(data, sort_keys=False), "group.yaml")
+
+
+def test_a_group_practice_addresses_only_its_participants(client_dir, tmp_path, capsys):
+    profile = _group(client_dir, rituals=["gentle-touch-moments", "love-maps-check-in"],
+                     participants={"gentle-touch-moments": ["Noor", "Kai"]}, fillable=True)
+    pdfs, _ = _build(profile, tmp_path / "out", capsys)
+    fields = pypdf.PdfReader(str(pdfs[0])).get_fields()
+    touch = {name.split(".")[1] for name in fields if name.startswith("gentle-touch-moments.p")}
+    check_in = {name.split(".")[1] for name in fields if name.startswith("love-maps-check-in.p")}
+    assert touch == {"p1", "p3"}  # Noor and Kai keep their numbers; Tomas has no column
+    assert check_in == {"p1", "p2", "p3"}
+    pages = _pages(pdfs[0])
+    start, end = (max(i for i, p in enumerate(pages) if normalise(  # past the contents
+        LIBRARY.modules[m].for_reader("group").title) in p)
+        for m in ("gentle-touch-moments", "love-maps-check-in"))
+    touch_pages = " ".join(pages[start:end])
+    assert "Noor" in touch_pages and "Kai" in touch_pages and "Tomas" not in touch_pages
+
+
+def test_participants_must_be_partners_of_a_chosen_ritual(client_dir, tmp_path, capsys):
+    profile = _group(client_dir, rituals=["love-maps-check-in"],
+                     participants={"love-maps-check-in": ["Noor", "Sasha"]})
+    assert main(["build", str(profile), "-o", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "participants" in err and "Sasha" not in err.split("(")[-1]
+    profile = _group(client_dir, rituals=["love-maps-check-in"],
+                     participants={"six-second-kiss": ["Noor"]})
+    assert main(["build", str(profile), "-o", str(tmp_path / "out")]) == 1
+    assert "'six-second-kiss' is not a chosen ritual" in capsys.readouterr().err
+
+
+def test_the_rules_hold_for_group_editions(client_dir, tmp_path, capsys):
+    profile = _group(client_dir, topics=["sensate-focus"], flags=["trauma-flooding"])
+    pdfs, said = _build(profile, tmp_path / "out", capsys)
+    text = normalise(pdf_text(pdfs[0]))
+    assert TITLES["sensate-focus-steps"] not in text
+    assert "left out: sensate-focus-steps — " in said
+    profile = _group(client_dir, topics=["connection"], flags=["coercion-concern"])
+    pdfs, _ = _build(profile, tmp_path / "out2", capsys)
+    assert [p.name for p in pdfs] == [f"2026-12-01-notes-partner-{n}.pdf" for n in (1, 2, 3)]

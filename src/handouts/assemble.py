@@ -113,6 +113,10 @@ def check_choices(profile: Profile, library: Library, file: object | None = None
                     f"serves: {', '.join(audiences)}); choose another or set audience",
                     file=file, field=f"{list_name}[{index}]")
             seen.add(module_id)
+    for ritual in profile.participants:
+        if ritual not in profile.rituals:
+            raise ProfileError(f"{ritual!r} is not a chosen ritual", file=file,
+                               field=f"participants.{ritual}", choices=profile.rituals)
     anchors = ["start", "end", *profile.modules, *profile.rituals, *profile.scripts]
     for index, own in enumerate(profile.own_sections):
         if own.after not in anchors:

@@ -117,7 +117,22 @@ def _environment(extra_templates: str) -> jinja2.Environment:
                          ("client_markdown", client_markdown)):
         env.filters[name] = _in_language(render)
     env.filters["client_text"] = client_text
+    env.globals["writers_of"] = writers_of
     return env
+
+
+def writers_of(profile, worksheet_id: str, you: str) -> list[dict]:
+    """Return who writes on a worksheet: each partner's number (its form fields') and name.
+
+    One reader writes as themselves (or "you"); a couple or group, every partner, or only
+    the ``participants`` the profile names for this worksheet, keeping their numbers.
+    """
+    names = profile.names
+    if profile.reader == "individual":
+        return [{"k": 1, "name": names[0] if len(names) == 1 else you}]
+    chosen = profile.participants.get(worksheet_id)
+    return [{"k": k, "name": name} for k, name in enumerate(names, start=1)
+            if not chosen or name in chosen]
 
 
 class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):

@@ -28,7 +28,7 @@ def _type_name(name: str) -> str:
     annotation = str(Profile.model_fields[name].annotation)
     if annotation.startswith("tuple"):
         return "list"
-    if name == "crisis_lines":
+    if name in ("crisis_lines", "participants"):
         return "dict"
     if "int" in annotation:
         return "int"

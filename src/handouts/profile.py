@@ -157,6 +157,9 @@ class Profile(BaseModel):
         "Which partner's own packet this is (1, 2, ...), set by the build when a flag "
         "gives each partner a packet of their own; 0 for a packet everyone shares.",
         default=0, ge=0, le=8)
+    participants: dict[str, tuple[Name, ...]] = _described(
+        "For a group: who takes part in a practice, by ritual id (e.g. six-second-kiss: "
+        "[Ana, Bo]); its page addresses only them.", default_factory=dict)
     note: ClientMarkdown = _described(
         "Personal note in Markdown; shown as text, never as HTML.", default="")
     own_sections: tuple[OwnSection, ...] = _described(
@@ -208,6 +211,12 @@ class Profile(BaseModel):
     def _one_reader_per_copy(self) -> Profile:
         if self.partner_copy and len(self.partners) != 1:
             raise ValueError("a partner's own packet (partner_copy) names exactly one partner")
+        names = {p.name for p in self.partners}
+        for ritual, who in self.participants.items():
+            unknown = [n for n in who if n not in names]
+            if unknown or not who:
+                raise ValueError(f"participants of {ritual!r} must be partners named in "
+                                 f"partners ({', '.join(sorted(names))})")
         return self
 
     @property

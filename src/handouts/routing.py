@@ -57,7 +57,7 @@ def packets(profile: Profile, library: Library) -> list[Profile]:
     if not individual_packets(profile, library):
         return [base]
     alone = {"audience": "individual", "note": "", "own_sections": (), "quote": "",
-             "since_last_time": False}
+             "since_last_time": False, "participants": {}}
     if profile.partner_copy or len(profile.partners) == 1:
         return [base.model_copy(update=alone)]
     return [base.model_copy(update={**alone, "partners": (partner,), "partner_copy": number})
