@@ -38,8 +38,8 @@ def _wait_for_port(server, port: int) -> None:
             time.sleep(0.5)
 
 
-@pytest.fixture
-def app(tmp_path):
+def _ready() -> None:
+    """Skip (or fail, when end-to-end tests are required) without Chromium or Voilà."""
     missing = _missing()
     try:
         import voila  # noqa: F401
@@ -49,6 +49,19 @@ def app(tmp_path):
         if REQUIRED:
             pytest.fail(f"end-to-end test cannot run: {missing}")
         pytest.skip(missing)
+
+
+def _stop(server) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+@pytest.fixture
+def app(tmp_path):
+    _ready()
     from handouts.lab import serve
 
     folder = tmp_path / "practice"
@@ -59,11 +72,7 @@ def app(tmp_path):
         _wait_for_port(server, port)
         yield base, "e2e-token", folder
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        _stop(server)
 
 
 @contextlib.contextmanager
@@ -136,11 +145,7 @@ def test_the_url_the_app_opens_logs_the_therapist_in(tmp_path):
     """`handouts app FOLDER` as a therapist starts it: the browser it opens shows the form."""
     import sys
 
-    missing = _missing()
-    if missing:
-        if REQUIRED:
-            pytest.fail(f"end-to-end test cannot run: {missing}")
-        pytest.skip(missing)
+    _ready()
     from playwright.sync_api import sync_playwright
 
     opened = tmp_path / "opened.txt"
@@ -183,11 +188,7 @@ def test_the_url_the_app_opens_logs_the_therapist_in(tmp_path):
         for pid in processes:  # no other local user can read the token off a process
             assert token.encode() not in Path(f"/proc/{pid}/cmdline").read_bytes()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        _stop(server)
         server.stderr.close()
 
 

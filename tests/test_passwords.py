@@ -209,18 +209,23 @@ def test_a_password_typed_into_the_parameters_cell_is_refused(tmp_path, monkeypa
         handouts.start(namespace, "connection")
 
 
-@pytest.mark.parametrize("door", [[], ["--kernel"]], ids=["engine", "kernel"])
+@pytest.mark.parametrize("door", ["build", "build --kernel", "batch"])
 def test_a_password_build_puts_the_password_in_no_process_title(tmp_path, examples, door):
     import os
     import subprocess
     import time
 
-    if door:
+    if "--kernel" in door:
         pytest.importorskip("ipykernel")
-    profile = _client_file(tmp_path, examples)
+    given = _client_file(tmp_path, examples)
+    if door == "batch":
+        given = tmp_path / "roster.csv"
+        given.write_text("client_id,partners,session_date,rituals\n"
+                         "pm-1,Ari; Bo,2026-12-01,six-second-kiss\n", encoding="utf-8")
+    command, *options = door.split()
     process = subprocess.Popen(
-        [sys.executable, "-m", "handouts", "build", str(profile), "-o", "out",
-         "--password-env", "PDFPW", *door], cwd=tmp_path, stdout=subprocess.PIPE,
+        [sys.executable, "-m", "handouts", command, str(given), "-o", "out",
+         "--password-env", "PDFPW", *options], cwd=tmp_path, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, env={**os.environ, "PDFPW": SECRET})
     cmdlines: set[bytes] = set()
     while process.poll() is None:
