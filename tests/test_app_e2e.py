@@ -11,6 +11,7 @@ import os
 import shutil
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -37,8 +38,8 @@ def _wait_for_port(server, port: int) -> None:
             time.sleep(0.5)
 
 
-@pytest.fixture
-def app(tmp_path):
+def _ready() -> None:
+    """Skip (or fail, when end-to-end tests are required) without Chromium or Voilà."""
     missing = _missing()
     try:
         import voila  # noqa: F401
@@ -48,6 +49,19 @@ def app(tmp_path):
         if REQUIRED:
             pytest.fail(f"end-to-end test cannot run: {missing}")
         pytest.skip(missing)
+
+
+def _stop(server) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+@pytest.fixture
+def app(tmp_path):
+    _ready()
     from handouts.lab import serve
 
     folder = tmp_path / "practice"
@@ -58,11 +72,7 @@ def app(tmp_path):
         _wait_for_port(server, port)
         yield base, "e2e-token", folder
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        _stop(server)
 
 
 @contextlib.contextmanager
@@ -82,13 +92,112 @@ def _form_page(app):
             browser.close()
 
 
-def test_the_app_refuses_a_visitor_without_the_token(app):
+def _get(url: str) -> tuple[int, bytes, str]:
+    """GET *url* without following redirects; return the status, body and Location."""
+    import urllib.error
     import urllib.request
 
-    base, token, _ = app
-    with urllib.request.urlopen(f"{base}/", timeout=120) as response:  # follows to login
-        assert "/login" in response.url
-        assert "Build the handout" not in response.read().decode()
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    try:
+        with urllib.request.build_opener(NoRedirect).open(url, timeout=120) as response:
+            return response.status, response.read(), ""
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(), exc.headers.get("Location") or ""
+
+
+def _refused(status: int, body: bytes, location: str) -> bool:
+    return status in (401, 403) or (status in (301, 302, 303, 307) and
+                                    location.startswith("/login"))
+
+
+def test_every_route_of_the_app_needs_the_token(app):
+    import re
+
+    base, token, folder = app
+    chart = folder / "output" / "c-7" / "progress.png"  # as `handouts progress --chart` saves it
+    chart.parent.mkdir(mode=0o700)
+    chart.write_bytes(b"\x89PNG\r\n\x1a\n practice days of c-7")
+    chart.with_suffix(".svg").write_text("<svg><text>practice days of c-7</text></svg>")
+    status, page, _ = _get(f"{base}/?token={token}")
+    assert status == 200 and b"voila.js" in page
+    kernel = re.search(rb'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', page)
+    assert kernel, "the form's page names its kernel"
+    routes = ["/", "/voila/files/output/c-7/progress.png",
+              "/voila/files/output/c-7/progress.svg", "/voila/files/logo.svg",
+              "/voila/static/voila.js", "/voila/templates/lab/static/voila.js",
+              "/voila/labextensions/@voila-dashboards/jupyterlab-preview/package.json",
+              "/voila/api/themes/@jupyterlab/theme-light-extension/index.css",
+              f"/api/kernels/{kernel.group(0).decode()}"]
+    for route in routes:
+        status, body, location = _get(base + route)
+        assert _refused(status, body, location), f"{route} answered {status} without the token"
+        assert b"c-7" not in body and b"Build the handout" not in body and len(body) < 100
+        status, body, _ = _get(f"{base}{route}?token={token}")
+        assert status == 200 and body, f"{route} answered {status} with the token"
+    assert b"practice days of c-7" in _get(
+        f"{base}/voila/files/output/c-7/progress.svg?token={token}")[1]
+
+
+def test_the_url_the_app_opens_logs_the_therapist_in(tmp_path):
+    """`handouts app FOLDER` as a therapist starts it: the browser it opens shows the form."""
+    import sys
+
+    _ready()
+    from playwright.sync_api import sync_playwright
+
+    opened = tmp_path / "opened.txt"
+    browser_script = tmp_path / "browser.sh"  # stands in for the desktop's browser
+    browser_script.write_text(f'#!/bin/sh\nprintf %s "$1" > {opened}\n')
+    browser_script.chmod(0o700)
+    env = {**os.environ, **private_env(tmp_path), "BROWSER": f"{browser_script} %s"}
+    env.pop("HANDOUTS_TOKEN")  # the app makes its own token, as for a therapist
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "handouts", "app", str(tmp_path / "practice"),
+         "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        printed = ""
+        while "?token=" not in printed:
+            line = server.stderr.readline()
+            if not line:
+                pytest.fail("the app ended before printing its address")
+            printed = line.strip() if f":{port}/" in line else printed
+        _wait_for_port(server, port)
+        deadline = time.monotonic() + 30
+        while not opened.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        with sync_playwright() as p:
+            browser = _browser(p)
+            try:
+                for url in (opened.read_text(), printed):
+                    page = browser.new_page()
+                    page.goto(url)
+                    page.wait_for_selector("button:has-text('Build the handout')",
+                                           timeout=120_000)
+                    assert "/login" not in page.url
+                    assert "Harbor Light Couples Therapy" in page.inner_text("body")
+                    page.close()
+            finally:
+                browser.close()
+        token = printed.split("?token=", 1)[1]
+        processes = _tree(server.pid)  # the CLI, Voilà and the form's kernels
+        assert len(processes) >= 3 and token
+        for pid in processes:  # no other local user can read the token off a process
+            assert token.encode() not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    finally:
+        _stop(server)
+        server.stderr.close()
+
+
+def _tree(pid: int) -> list[int]:
+    """Return *pid* and its descendants (the CLI, Voilà, the kernels)."""
+    found = [pid]
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        found += _tree(int(child))
+    return found
 
 
 def test_a_therapist_fills_the_form_builds_and_reads_the_pages(app, tmp_path):

@@ -93,6 +93,7 @@ def test_servers_listen_on_loopback_with_the_hook(tmp_path):
     assert "--ContentsManager.pre_save_hook=handouts.lab.strip_for_save" in lab
     assert not any("token=" in arg.lower() for arg in lab)  # the token is in the environment
     app = app_command(tmp_path, port=9998, browser=False)
-    assert "--Voila.ip=127.0.0.1" in app and "--token" in app  # Voilà makes its own token
+    assert "--Voila.ip=127.0.0.1" in app and "handouts.appserver" in app
+    assert not any("token" in arg.lower() for arg in app)  # the token is in the environment
     assert str(tmp_path / "form.ipynb") in app
     assert init_folder  # imported for the CLI

@@ -67,3 +67,20 @@ def test_the_cache_key_holds_every_style_property_weasyprint_fits_lines_with():
     read = set(re.findall(r"style\[['\"](\w+)['\"]\]", source))
     assert read
     assert read <= set(lines.PROPERTIES), sorted(read - set(lines.PROPERTIES))
+
+
+def test_line_fits_are_kept_under_the_render_key_and_dropped_for_another(examples):
+    from handouts.renderkey import render_key
+
+    couple = handouts.load_profile(examples / "clients" / "sample-couple.yaml")
+    first = render_key(couple).digest
+    renamed = render_key(couple.model_copy(update={"practice_name": "Tidewater"})).digest
+    with lines.cached(first):
+        answers = lines._ACTIVE.get()
+        answers[0]["question"] = "answer"
+    with lines.cached(first):  # another part of the same build
+        assert lines._ACTIVE.get() is answers
+    with lines.cached(renamed):  # the practice changed: nothing is answered from before
+        assert lines._ACTIVE.get()[0] == {}
+    with lines.cached(first):
+        assert lines._ACTIVE.get()[0] == {}

@@ -6,6 +6,7 @@ import hashlib
 import io
 import shutil
 import sys
+from pathlib import Path
 
 import pikepdf
 import pytest
@@ -102,3 +103,138 @@ def test_batch_with_a_password_skips_when_unchanged_and_rebuilds_when_changed(
     assert main(argv) == 0  # a new password is a new input: rebuilt
     assert encrypted_with(out / "pb-1" / "2026-12-01-connection.pdf", "another-password")
     assert (out / ".manifest-key").stat().st_mode & 0o777 == 0o600
+
+
+def _papermill(*args, cwd, env=None, watch=False):
+    """Run papermill's own CLI; return (process result, every descendant's command line)."""
+    import os
+    import subprocess
+    import time
+
+    command = [str(Path(sys.executable).with_name("papermill")), *map(str, args)]
+    process = subprocess.Popen(command, cwd=cwd, env={**os.environ, **(env or {})},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cmdlines: set[bytes] = set()
+    while watch and process.poll() is None:  # the kernel and anything it starts
+        cmdlines.update(_cmdlines(process.pid))
+        time.sleep(0.05)
+    out, err = process.communicate(timeout=300)
+    return subprocess.CompletedProcess(command, process.returncode, out, err), cmdlines
+
+
+def _cmdlines(pid: int) -> set[bytes]:
+    """Return the command lines of *pid*'s descendants (gone ones are skipped)."""
+    found: set[bytes] = set()
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return found
+    for child in children:
+        try:
+            found.add(Path(f"/proc/{child}/cmdline").read_bytes())
+        except OSError:
+            continue
+        found |= _cmdlines(int(child))
+    return found
+
+
+def _client_file(tmp_path, examples, extra: str = "") -> Path:
+    shutil.copy(examples / "practice.yaml", tmp_path / "practice.yaml")
+    shutil.copy(examples / "logo.svg", tmp_path / "logo.svg")
+    profile = tmp_path / "client.yaml"
+    profile.write_text("client_id: pm-1\npartners: [Ari, Bo]\nsession_date: 2026-12-01\n"
+                       f"rituals: [six-second-kiss]\npractice: practice.yaml\n{extra}",
+                       encoding="utf-8")
+    return profile
+
+
+@pytest.mark.parametrize("how", ["-p", "-y", "-f"])
+def test_papermill_refuses_a_password_parameter_before_writing_anything(
+        tmp_path, examples, how):
+    from handouts.resources import workbook_path
+
+    profile = _client_file(tmp_path, examples, f"password: {SECRET}\n" if how == "-f" else "")
+    given = {"-p": ["-p", "password", SECRET], "-y": ["-y", f"password: {SECRET}"],
+             "-f": []}[how]
+    result, _ = _papermill(workbook_path("connection"), "run.ipynb", "-f", profile, *given,
+                           "-p", "output_dir", "out", cwd=tmp_path)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode != 0
+    assert "password" in lines[-1] and "HANDOUTS_PASSWORD" in lines[-1]
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "run.ipynb").exists()  # papermill wrote no notebook at all
+    assert not (tmp_path / "out").exists()  # and no PDF
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and path != profile:
+            assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_papermill_takes_the_password_from_the_environment(tmp_path, examples):
+    pytest.importorskip("ipykernel")
+    from handouts.resources import workbook_path
+
+    profile = _client_file(tmp_path, examples)
+    result, cmdlines = _papermill(workbook_path("connection"), "run.ipynb", "-f", profile,
+                                  "-p", "output_dir", "out", cwd=tmp_path,
+                                  env={"HANDOUTS_PASSWORD": SECRET}, watch=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert encrypted_with(tmp_path / "out" / "pm-1" / "2026-12-01-connection.pdf", SECRET)
+    assert any(b"ipykernel" in c for c in cmdlines)  # the kernel was watched
+    assert not any(SECRET.encode() in c for c in cmdlines)
+    assert SECRET.encode() not in (tmp_path / "run.ipynb").read_bytes()
+    assert SECRET not in result.stdout + result.stderr
+    no_secret_in(tmp_path / "out")
+
+
+def test_papermill_api_refuses_a_password_parameter(tmp_path, examples):
+    import papermill
+
+    from handouts.errors import ProfileError
+    from handouts.resources import workbook_path
+
+    with pytest.raises(ProfileError, match="HANDOUTS_PASSWORD") as refused:
+        papermill.execute_notebook(str(workbook_path("connection")), str(tmp_path / "r.ipynb"),
+                                   parameters={"client_id": "pm-2", "password": SECRET})
+    assert refused.value.field == "password" and SECRET not in str(refused.value)
+    assert not (tmp_path / "r.ipynb").exists()
+
+
+def test_a_password_typed_into_the_parameters_cell_is_refused(tmp_path, monkeypatch):
+    import handouts
+    from handouts.errors import ProfileError
+
+    monkeypatch.chdir(tmp_path)
+    namespace = {"client_id": "pm-3", "partners": ["Ari"], "password": SECRET}
+    with pytest.raises(ProfileError, match="never holds the PDF password"):
+        handouts.start(namespace, "connection")
+
+
+@pytest.mark.parametrize("door", ["build", "build --kernel", "batch"])
+def test_a_password_build_puts_the_password_in_no_process_title(tmp_path, examples, door):
+    import os
+    import subprocess
+    import time
+
+    if "--kernel" in door:
+        pytest.importorskip("ipykernel")
+    given = _client_file(tmp_path, examples)
+    if door == "batch":
+        given = tmp_path / "roster.csv"
+        given.write_text("client_id,partners,session_date,rituals\n"
+                         "pm-1,Ari; Bo,2026-12-01,six-second-kiss\n", encoding="utf-8")
+    command, *options = door.split()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "handouts", command, str(given), "-o", "out",
+         "--password-env", "PDFPW", *options], cwd=tmp_path, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PDFPW": SECRET})
+    cmdlines: set[bytes] = set()
+    while process.poll() is None:
+        cmdlines.update(_cmdlines(process.pid))
+        time.sleep(0.05)
+    out, err = process.communicate()
+    assert process.returncode == 0, err[-2000:]
+    assert cmdlines  # a worker or a kernel ran the workbook
+    assert not any(SECRET.encode() in c for c in cmdlines)
+    assert SECRET not in out + err
+    assert encrypted_with(tmp_path / "out" / "pm-1" / "2026-12-01-connection.pdf", SECRET)
+    no_secret_in(tmp_path / "out")

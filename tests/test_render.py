@@ -162,7 +162,7 @@ def test_weasyprint_finds_its_libraries_from_one_ldconfig_listing():
     """The fast lookup answers as ctypes does, for hits and misses alike."""
     import ctypes.util
 
-    from handouts.pdf import _ldconfig_listing, _soname
+    from handouts.weasy import _ldconfig_listing, _soname
 
     listing = _ldconfig_listing()
     assert listing
@@ -226,7 +226,7 @@ def test_the_stylesheet_is_parsed_once_for_many_handouts(monkeypatch):
         parsed.append(1)
         return real(*args, **kwargs)
 
-    pdf._import_weasyprint()
+    pdf.import_weasyprint()
     pdf._SHEETS.clear()
     monkeypatch.setattr(weasyprint, "CSS", counting)
     for name in ("Avery", "Kit", "Ali"):

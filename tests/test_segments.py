@@ -12,6 +12,7 @@ import pytest
 import handouts
 from handouts import assemble, load_library, render_html, segments
 from handouts.pdf import render_pdf
+from handouts.renderkey import render_key
 
 
 @pytest.fixture(autouse=True)
@@ -25,7 +26,7 @@ def build(profile, reuse: bool, template: str = "handout") -> bytes:
     html = render_html(assemble(profile, load_library()), template=template)
     return render_pdf(html, fillable=profile.fillable, source_date=profile.session_date,
                       extra_files=[profile.practice_logo] if profile.practice_logo else [],
-                      reuse_layout=reuse)
+                      reuse_layout=reuse, key=render_key(profile, template))
 
 
 def text_of(data: bytes) -> str:

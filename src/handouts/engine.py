@@ -13,8 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import sys
 from typing import Any
+
+import click
+
+from .errors import ProfileError
 
 
 def _shell_class():
@@ -106,6 +111,8 @@ def run_cell(source: str, count: int) -> list[dict[str, Any]]:
 def _engine_class():
     from papermill.engines import Engine
 
+    _refuse_password_parameters()
+
     class WarmEngine(Engine):
         """Execute each code cell in this process's IPython shell, fresh per notebook."""
 
@@ -141,6 +148,58 @@ def _run_cells(nb_man) -> None:
             break  # like papermill: stop at the first failing cell
         nb_man.cell_complete(cell, index)
     sys.stdout.flush()
+
+
+_REFUSAL = (
+    "papermill writes its parameters into the output notebook, so the PDF "
+    "password is never one; set it in the environment instead "
+    "({env}=... papermill ...), or run `handouts build FILE --password-env VAR`")
+
+
+def _refuse_password_parameters() -> None:
+    """Make papermill refuse a ``password`` parameter for a handouts workbook.
+
+    Papermill writes the parameters (its injected cell, the notebook's metadata) into the
+    output notebook before the first cell runs, so the workbook cannot refuse it in time.
+    Papermill loads this module from its entry point in every papermill process, before
+    ``papermill.execute`` takes ``parameterize_notebook``; that is the one place to stop
+    it. Any other notebook, and a workbook without a password, is parameterized as before.
+    """
+    import papermill.parameterize as parameterize
+
+    original = parameterize.parameterize_notebook
+    if getattr(original, "handouts_guard", False):
+        return
+
+    def parameterize_notebook(nb, parameters, *args, **kwargs):
+        if (parameters or {}).get("password") and _is_workbook(nb):
+            from .pdf import PASSWORD_ENV  # the PDF stage's imports: only when refusing
+
+            message = _REFUSAL.format(env=PASSWORD_ENV)
+            if click.get_current_context(silent=True) is not None:  # papermill's CLI
+                raise click.ClickException(f"parameter password: {message}")
+            raise ProfileError(message, file="papermill parameters", field="password")
+        return original(nb, parameters, *args, **kwargs)
+
+    parameterize_notebook.handouts_guard = True
+    parameterize.parameterize_notebook = parameterize_notebook
+    execute = sys.modules.get("papermill.execute")
+    if execute is not None and hasattr(execute, "parameterize_notebook"):
+        execute.parameterize_notebook = parameterize_notebook  # imported before us
+
+
+def _is_workbook(nb) -> bool:
+    """Whether *nb* is a handouts workbook (a code cell imports handouts)."""
+    return any(cell.get("cell_type") == "code" and _IMPORTS.search(_source(cell))
+               for cell in nb.get("cells", []))
+
+
+def _source(cell) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+_IMPORTS = re.compile(r"(?m)^\s*(?:import handouts\b|from handouts\b)")
 
 
 def __getattr__(name: str):

@@ -149,16 +149,14 @@ def lab_command(folder: Path, port: int = 0, browser: bool = True) -> list[str]:
             *([] if browser else ["--no-browser"])]
 
 
-def app_command(folder: Path, port: int = 0, browser: bool = True,
-                token: str = "") -> list[str]:
-    """The command line for Voilà serving *folder*/form.ipynb (127.0.0.1, token).
+def app_command(folder: Path, port: int = 0, browser: bool = True) -> list[str]:
+    """The command line for Voilà serving *folder*/form.ipynb (127.0.0.1).
 
-    Voilà ignores JUPYTER_TOKEN: without *token* it makes its own (``--token``) and opens
-    the browser with it.
+    The server (:mod:`handouts.appserver`) takes its token from JUPYTER_TOKEN, so the
+    token is never on a command line, and needs it on every route.
     """
-    return [sys.executable, "-m", "voila", str(folder / "form.ipynb"),
+    return [sys.executable, "-m", "handouts.appserver", str(folder / "form.ipynb"),
             "--Voila.ip=127.0.0.1", f"--port={port or 8866}",
-            f"--Voila.token={token}" if token else "--token",
             f"--Voila.root_dir={folder}", "--VoilaConfiguration.show_tracebacks=False",
             *([] if browser else ["--no-browser"])]
 
@@ -167,7 +165,6 @@ def serve(folder: str | Path, command: str, port: int = 0, browser: bool = True,
           env: dict[str, str] | None = None) -> subprocess.Popen:
     """Create the practice folder on first use and start Lab or Voilà on it (umask 0077)."""
     folder = Path(folder).resolve()
-    extra_token = (env or {}).get("HANDOUTS_TOKEN")  # tests pass a known token
     if not is_practice_folder(folder):
         for path in init_folder(folder):
             print(f"created {path}")
@@ -177,7 +174,7 @@ def serve(folder: str | Path, command: str, port: int = 0, browser: bool = True,
     if command == "lab":
         argv = lab_command(folder, port, browser)
     else:
-        argv = app_command(folder, port, browser, token=(extra_token or ""))
+        argv = app_command(folder, port, browser)
     old = os.umask(0o077)
     try:
         return subprocess.Popen(argv, cwd=folder, env=env)

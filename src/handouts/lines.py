@@ -8,6 +8,9 @@ it is laid out. In the demo handout more than half of its ~3,000 calls to
 :func:`cached`, each distinct question goes to Pango once; repeats get a copy of the
 first answer. The answer depends only on the text, the width, the flags and the style
 properties Pango is given (:data:`PROPERTIES`), so the PDF is byte for byte the same.
+The answers are kept under the handout's render key (:mod:`handouts.renderkey`): the
+parts of one build laid out one by one share them, and a build under another key starts
+afresh.
 
 Outside :func:`cached` (any other use of WeasyPrint in the process) every call goes
 straight to WeasyPrint.
@@ -36,6 +39,7 @@ PROPERTIES = (
 
 # (answers, style keys) of the document being laid out; None outside cached()
 _ACTIVE: ContextVar[tuple[dict, dict] | None] = ContextVar("handouts_lines", default=None)
+_KEPT: dict[str, tuple[dict, dict]] = {}  # the last render key's answers and style keys
 _INSTALLED: list = []  # WeasyPrint's own split_first_line, once installed
 
 
@@ -56,9 +60,20 @@ def install() -> None:
 
 
 @contextmanager
-def cached() -> Iterator[None]:
-    """Answer repeated line-fitting questions from one cache while the block runs."""
-    token = _ACTIVE.set(({}, {}))
+def cached(key: str | None = None) -> Iterator[None]:
+    """Answer repeated line-fitting questions from one cache while the block runs.
+
+    With *key* (a render key's digest), the cache is the one the last block under the
+    same key used; without, it is new.
+    """
+    if key is None:
+        answers = ({}, {})
+    else:
+        if key not in _KEPT:
+            _KEPT.clear()  # another handout, or the same one changed: start afresh
+            _KEPT[key] = ({}, {})
+        answers = _KEPT[key]
+    token = _ACTIVE.set(answers)
     try:
         yield
     finally:

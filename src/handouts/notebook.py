@@ -29,7 +29,7 @@ from .errors import (
     install_one_line_errors,
 )
 from .files import atomic_write, output_paths
-from .pdf import write_handout
+from .pdf import PASSWORD_ENV, write_handout
 from .preview import in_front_end, preview
 from .profile import PARAMETERS, PRACTICE_FIELDS, OwnSection, Profile, inherit_practice, validate
 from .resources import examples_dir, load_yaml
@@ -219,6 +219,11 @@ def start(namespace: Mapping[str, Any], workbook: str = "connection",
     else:  # no IPython history (plain Python): take the names from the namespace
         values = {name: namespace[name] for name in known if name in namespace}
     values = {k: v for k, v in values.items() if k not in extra}
+    if values.get("password"):  # a cell's text is saved and recorded with the notebook
+        raise ProfileError(f"a notebook never holds the PDF password; set {PASSWORD_ENV} in "
+                           "the environment JupyterLab or papermill starts from, or run "
+                           "`handouts build FILE --password-env VAR`",
+                           file="parameters", field="password")
     output_dir = values.pop("output_dir", "output")
     practice = values.pop("practice", "") or ""
     for name in PRACTICE_FIELDS:  # None: take the practice file's setting

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import sys
 from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +14,9 @@ from . import lines, segments
 from .errors import RenderError
 from .files import atomic_write, write_hint
 from .html import render_html
+from .renderkey import RenderKey, current_assets, render_key
 from .resources import FALLBACK_FAMILIES, TEXT_FAMILIES, font_files, templates_dir
+from .weasy import import_weasyprint
 
 
 def allowed_roots(extra_files: Iterable[str | Path] = ()) -> list[Path]:
@@ -62,104 +63,13 @@ def _fetcher_class():
 
 
 _FONT_CONFIG = None
-_SHEETS: dict[str, object] = {}  # stylesheet text -> WeasyPrint CSS, parsed once a process
+_SHEETS: dict[tuple[str, str], object] = {}  # (key's assets, text) -> parsed CSS
 _SHEETS_KEPT = 8  # a practice uses a few: paper, large print, language, title
 _STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
 # No image cache across handouts: a cached image is served without asking the URL
 # fetcher, so one handout could show a file only another handout was allowed to read.
 # The logo costs about 2 ms a handout; the icons are inline SVG. (A rebuild that reuses
 # layout keeps its cache only while the extra files, and so what may be read, are the same.)
-
-
-def _quiet_logs() -> None:
-    # fontTools logs every subset font at INFO: a papermill run would print hundreds.
-    import logging
-
-    for name in ("fontTools", "weasyprint.progress"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-
-def _import_weasyprint():
-    """Import WeasyPrint, answering its library lookups from one ``ldconfig -p`` listing.
-
-    WeasyPrint tries several names for each of its seven libraries, and ctypes answers
-    every miss by running ldconfig, gcc and ld: about 50 processes and 0.3 s at every
-    process start. The names it finally loads (``libpango-1.0.so.0`` ...) are found as
-    before; if anything goes wrong, the import is simply done the usual way.
-    """
-    if "weasyprint" in sys.modules:
-        _prepare()  # imported by someone else first (a notebook, the benchmark)
-        return sys.modules["weasyprint"]
-    _quiet_logs()  # before the import: WeasyPrint logs while parsing its own stylesheets
-    import ctypes.util
-
-    lookup = ctypes.util.find_library
-    listing = _ldconfig_listing() if sys.platform.startswith("linux") else None
-    if listing is not None:
-        ctypes.util.find_library = lambda name: _soname(listing, name)
-    try:
-        import weasyprint
-    except Exception:  # noqa: BLE001 - fall back to WeasyPrint's own lookups
-        for name in [m for m in sys.modules if m.split(".")[0] == "weasyprint"]:
-            del sys.modules[name]
-        ctypes.util.find_library = lookup
-        import weasyprint
-    finally:
-        ctypes.util.find_library = lookup
-    _prepare()
-    return weasyprint
-
-
-def _prepare() -> None:
-    """Make this process's WeasyPrint faster without changing what it prints (once)."""
-    if not lines.installed():
-        _known_glyph_arrays()
-        lines.install()
-
-
-def _known_glyph_arrays(longest: int = 4096) -> None:
-    """Give cffi the glyph-array types WeasyPrint asks for when it subsets a font.
-
-    ``Font._harfbuzz_subset`` (WeasyPrint 70) makes ``ffi.new(f"hb_codepoint_t[{n}]")``
-    with *n* the font's last glyph used, so nearly every font of every handout names a
-    new C type, which cffi parses with pycparser: about 3 ms each, 30-40 ms a handout.
-    The types themselves cost microseconds to make; longer arrays are parsed as before.
-    """
-    try:
-        from weasyprint.text.ffi import ffi
-
-        parsed, backend = ffi._parsed_types, ffi._backend
-        pointer = backend.new_pointer_type(ffi.typeof("hb_codepoint_t"))
-        for n in range(1, longest + 1):
-            key = f"hb_codepoint_t[{n}]"
-            if key not in parsed:
-                parsed[key] = (backend.new_array_type(pointer, n), False)
-    except Exception:  # noqa: BLE001 - cffi or WeasyPrint changed: they parse as before
-        return
-
-
-def _ldconfig_listing() -> bytes | None:
-    import subprocess
-
-    for ldconfig in ("/sbin/ldconfig", "/usr/sbin/ldconfig"):
-        try:
-            return subprocess.run([ldconfig, "-p"], capture_output=True, check=True,
-                                  timeout=10).stdout
-        except (OSError, subprocess.SubprocessError):
-            continue
-    return None
-
-
-def _soname(listing: bytes, name: str) -> str | None:
-    """Find lib<name> for this machine's ABI in *listing*, as ctypes.util does."""
-    import struct
-
-    bits = "-32" if struct.calcsize("l") == 4 else "-64"
-    abi = {"x86_64-64": "libc6,x86-64", "ppc64-64": "libc6,64bit", "sparc64-64": "libc6,64bit",
-           "s390x-64": "libc6,64bit", "ia64-64": "libc6,IA-64"}.get(
-        os.uname().machine + bits, "libc6")
-    found = re.search(os.fsencode(rf"\s+(lib{re.escape(name)}\.[^\s]+)\s+\({abi}"), listing)
-    return os.fsdecode(found.group(1)) if found else None
 
 
 def _font_config():
@@ -190,19 +100,22 @@ def _split_stylesheet(html: str) -> tuple[str, str | None]:
     return html[:found.start()] + html[found.end():], found.group(1)
 
 
-def _stylesheet(weasyprint, text: str, base_url: str, fetcher):
+def _stylesheet(weasyprint, text: str, base_url: str, fetcher, assets: str):
     """Return the parsed stylesheet for *text*, parsing it once per process.
+
+    It is kept under its text and the render key's :attr:`~RenderKey.assets` (templates,
+    fonts, versions): the same text with other font files is parsed again.
 
     Parsing the handout stylesheet (its @font-face rules included) costs about 50 ms, the
     same for every handout of a practice. Given to WeasyPrint as a user stylesheet of a
     document with no other, it cascades exactly as the inline one did: no rule of ours is
     ``!important`` and the user agent's rules still come first.
     """
-    sheet = _SHEETS.get(text)
+    sheet = _SHEETS.get((assets, text))
     if sheet is None:
         if len(_SHEETS) >= _SHEETS_KEPT:
             _SHEETS.pop(next(iter(_SHEETS)))
-        sheet = _SHEETS[text] = weasyprint.CSS(string=text, base_url=base_url,
+        sheet = _SHEETS[assets, text] = weasyprint.CSS(string=text, base_url=base_url,
                                                url_fetcher=fetcher, font_config=_font_config())
     return sheet
 
@@ -255,20 +168,27 @@ def render_pdf(
     extra_files: Iterable[str | Path] = (),
     source_date: dt.date | None = None,
     reuse_layout: bool = False,
+    key: RenderKey | None = None,
 ) -> bytes:
     """Render *html* to PDF bytes; any fetch outside the project's files fails the render.
 
     *source_date* (the session date) pins embedded timestamps for reproducible output.
-    With *reuse_layout*, the parts whose HTML is unchanged since this process's last
-    build keep their layout (see :mod:`handouts.segments`); the bytes are the same.
+    *key* is the render key of what *html* prints (:func:`handouts.renderkey.render_key`);
+    every cache is kept under it. With *reuse_layout* (which needs *key*), the parts whose
+    HTML is unchanged since this process's last build under the same key's
+    :attr:`~RenderKey.layout` keep their layout (see :mod:`handouts.segments`); the bytes
+    are the same.
     """
+    if reuse_layout and key is None:
+        raise TypeError("reuse_layout needs the render key of the handout (key=...)")
     with _collector_paused():  # the render's frame is gone before the collector runs
-        return _render(html, fillable, extra_files, source_date, reuse_layout)
+        return _render(html, fillable, extra_files, source_date, reuse_layout, key)
 
 
 def _render(html: str, fillable: bool, extra_files: Iterable[str | Path],
-            source_date: dt.date | None, reuse_layout: bool) -> bytes:
-    weasyprint = _import_weasyprint()
+            source_date: dt.date | None, reuse_layout: bool, key: RenderKey | None
+            ) -> bytes:
+    weasyprint = import_weasyprint()
     fetcher_class, refused = _fetcher_class()
     extra_files = [Path(p) for p in extra_files if p]
     fetcher = fetcher_class(allowed_roots(extra_files))
@@ -277,13 +197,14 @@ def _render(html: str, fillable: bool, extra_files: Iterable[str | Path],
                "attachments": []}
     try:
         html, style = _split_stylesheet(html)
-        sheets = [_stylesheet(weasyprint, style, base_url, fetcher)] if style else []
+        assets = key.assets if key is not None else current_assets()
+        sheets = [_stylesheet(weasyprint, style, base_url, fetcher, assets)] if style else []
         parts = segments.split(html, style) if reuse_layout and style else None
 
         def layout(text: str, css: str = "", images: dict | None = None):
             extra = [weasyprint.CSS(string=css, base_url=base_url, url_fetcher=fetcher,
                                     font_config=_font_config())] if css else []
-            with lines.cached():
+            with lines.cached(key.digest if key is not None else None):
                 return weasyprint.HTML(string=text, base_url=base_url,
                                        url_fetcher=fetcher).render(
                     stylesheets=sheets + extra, font_config=_font_config(), cache=images,
@@ -307,7 +228,9 @@ def _render(html: str, fillable: bool, extra_files: Iterable[str | Path],
                                    url_fetcher=fetcher)
             return write(pages, document, _metadata_of(head))
 
-        context = (style, segments.layout_head(parts.head), parts.tail, fillable,
+        # The key decides; the stylesheet and head are what the segments share, compared
+        # as well so that a caller's key that missed something can only cost a layout.
+        context = (key.layout, style, segments.layout_head(parts.head), parts.tail,
                    tuple((str(p.resolve()), _digest(p)) for p in extra_files))
         return segments.render(parts, context, layout,
                                lambda images: layout(html, "", images), write_parts)
@@ -361,13 +284,15 @@ def write_pdf(
     source_date: dt.date | None = None,
     password: str = "",
     reuse_layout: bool = False,
+    key: RenderKey | None = None,
 ) -> Path:
     """Render *html* and write the PDF atomically to *path* (0600); return the path.
 
-    With *password*, the PDF is encrypted with AES-256 and needs it to open.
+    With *password*, the PDF is encrypted with AES-256 and needs it to open. *key* and
+    *reuse_layout* are :func:`render_pdf`'s.
     """
     data = render_pdf(html, fillable=fillable, extra_files=extra_files,
-                      source_date=source_date, reuse_layout=reuse_layout)
+                      source_date=source_date, reuse_layout=reuse_layout, key=key)
     if password:
         data = encrypt(data, password)
     try:
@@ -410,7 +335,7 @@ def write_handout(handout, path: str | Path, template: str = "handout", *,
         fillable=profile.fillable,
         extra_files=[profile.practice_logo] if profile.practice_logo else [],
         source_date=profile.session_date, password=password_for(profile),
-        reuse_layout=reuse_layout,
+        reuse_layout=reuse_layout, key=render_key(profile, template, since),
     )
     record_issued(handout, written)  # so a filled copy can be read back (handouts harvest)
     return written

@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,9 @@ from .errors import BatchError, HandoutsError, ProfileError
 from .files import atomic_write, output_paths, private_dir
 from .pool import Task
 from .profile import Profile, to_parameters, validate
-from .resources import library_dir, templates_dir, workbook_path
+from .progress import since_last_time
+from .renderkey import render_key
+from .resources import workbook_path
 from .roster import ROSTER_COLUMNS, read_roster, row_params
 
 MANIFEST = "manifest.json"
@@ -54,52 +55,18 @@ def folder_key(output_dir: Path) -> bytes:
         return bytes.fromhex(path.read_text(encoding="ascii").strip())
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("handouts")
-    except PackageNotFoundError:
-        return "0.0.0"
-
-
-def input_digest(profile: Profile, workbook: Path, record: bool,
-                 tree: Callable[[Path], str], key: bytes) -> str:
-    """Hash everything a client's PDF depends on: inputs, workbook, templates, library."""
-    h = hashlib.sha256()
-    inputs = profile.model_dump(mode="json", exclude={"password"})
+def input_digest(profile: Profile, workbook: Path, record: bool, key: bytes,
+                 since: list | None = None) -> str:
+    """Hash everything a client's PDF depends on: its render key (the whole profile, the
+    practice, library, templates and versions, the "since last time" rows), the workbook
+    and whether a record is kept; the password only as an HMAC keyed with *key*."""
     password = profile.password.get_secret_value()
-    inputs["password"] = (hmac.new(key, password.encode(), hashlib.sha256).hexdigest()
-                          if password else "")
-    h.update(json.dumps(inputs, sort_keys=True).encode())
+    h = hashlib.sha256(render_key(profile, since=since).digest.encode())
+    h.update(hmac.new(key, password.encode(), hashlib.sha256).hexdigest().encode()
+             if password else b"")
     h.update(workbook.read_bytes())
-    h.update(tree(templates_dir()).encode())
-    h.update(tree(library_dir()).encode())
-    for extra in (profile.practice_library, profile.practice_logo):
-        if extra:
-            h.update(tree(Path(extra)).encode())
-    h.update(f"{_version()} record={record}".encode())
+    h.update(f"record={record}".encode())
     return h.hexdigest()
-
-
-def _tree_hasher() -> Callable[[Path], str]:
-    cache: dict[Path, str] = {}
-
-    def tree(path: Path) -> str:
-        path = path.resolve()
-        if path not in cache:
-            h = hashlib.sha256()
-            files = [path] if path.is_file() else sorted(p for p in path.rglob("*")
-                                                         if p.is_file())
-            for file in files:
-                if "__pycache__" in file.parts:
-                    continue
-                h.update(str(file.relative_to(path.parent)).encode())
-                h.update(file.read_bytes())
-            cache[path] = h.hexdigest()
-        return cache[path]
-
-    return tree
 
 
 def plan(roster: str | Path, output_dir: str | Path = "output",
@@ -153,10 +120,11 @@ def plan(roster: str | Path, output_dir: str | Path = "output",
     if problems:
         raise BatchError(f"{len(problems)} problem(s) in the roster; nothing was built:\n"
                          + "\n".join(problems))
-    tree = _tree_hasher()
     secret = folder_key(Path(output_dir).expanduser().resolve())
     for job in jobs:
-        job.digest = input_digest(job.profile, notebook, record, tree, secret)
+        since = (since_last_time(job.pdf.parent, job.profile.session_date.isoformat())
+                 if job.profile.since_last_time else None)
+        job.digest = input_digest(job.profile, notebook, record, secret, since)
     return jobs
 
 

@@ -94,9 +94,9 @@ def _worker(conn: Connection, warm: bool, settings: dict[str, Any] | None = None
     import logging
 
     logging.getLogger("papermill").setLevel(logging.ERROR)
-    from .pdf import _import_weasyprint
+    from .weasy import import_weasyprint
 
-    _import_weasyprint()
+    import_weasyprint()
     # Move what the imports made out of the collector's sight before the warm-up: the
     # full collection IPython runs at each notebook's reset, and the one below, then walk
     # only the warm-up's objects (measured: 0.15 s less per worker; the imports' few
