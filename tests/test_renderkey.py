@@ -36,7 +36,8 @@ def _text(path) -> str:
 
 
 def _changes(profile: Profile, tmp_path) -> dict[str, tuple[object, str | None, str | None]]:
-    """Return, per field, (a changed valid value, text printed before, text printed after)."""
+    """Return, per field, (a changed valid value, text printed before, text printed after,
+    and optionally the other fields that change with it)."""
     logo = tmp_path / "other-logo.svg"
     logo.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40">'
                     '<circle cx="20" cy="20" r="18" fill="#aa3355"/></svg>')
@@ -64,7 +65,9 @@ def _changes(profile: Profile, tmp_path) -> dict[str, tuple[object, str | None, 
         "rituals": (tuple(reversed(profile.rituals)), None, None),
         "scripts": (profile.scripts[:1], None, None),
         "topics": (("connection",), None, None),
-        "flags": (("unassessed-pain",), None, None),
+        # The flag leaves a script out, so the profile that lists it by hand drops it too.
+        "flags": (("unassessed-pain",), None, "First, a medical check",
+                  {"scripts": profile.scripts[:1]}),
         "note": ("Walk together on Sunday mornings.", None, "Walk together on Sunday mornings."),
         "own_sections": (({"title": "Our winter plan", "text": "Tea at seven.",
                            "after": "end"},), None, "Our winter plan"),
@@ -76,6 +79,11 @@ def _changes(profile: Profile, tmp_path) -> dict[str, tuple[object, str | None, 
         "fillable": (True, None, None),
         "ink_saver": (True, None, None),
         "cards": (not profile.cards, None, None),
+        "discreet": (True, profile.practice_name, "Reading notes"),
+        # A partner's own packet names that partner alone (the routing sets both).
+        "partner_copy": (1, None, None, {"partners": profile.partners[:1]}),
+        "participants": ({profile.rituals[0]: (profile.partners[0].name,)}, None, None),
+        "discreet_name": ("Wellness Office", None, None),
         "since_last_time": (True, None, None),
         "quote": ("Slower mornings.", None, None),
         "practice_name": ("Tidewater Counselling Rooms", profile.practice_name,
@@ -115,8 +123,8 @@ def test_every_profile_field_changed_in_a_rebuild_is_printed(examples, tmp_path)
     base_text = _text(_build(base, fresh_path, reuse=False))
     failures = []
     for name in fields:
-        value, before, after = changes[name]
-        edited = Profile.model_validate({**base.model_dump(), name: value})
+        value, before, after, *also = changes[name]
+        edited = Profile.model_validate({**base.model_dump(), name: value, **(also or [{}])[0]})
         assert getattr(edited, name) != getattr(base, name), name
         assert render_key(edited).digest != render_key(base).digest, name
         if name not in BODY_FIELDS:
