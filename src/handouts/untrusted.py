@@ -22,6 +22,7 @@ _ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _TOKEN = re.compile(r"[A-Za-z0-9_.#+-]{1,40}")
 _KEY = re.compile(r"[a-z][a-z0-9_]{1,39}")
+MAX_LOGO_BYTES = 5_000_000  # a logo prints a few centimetres wide
 
 
 def plain(text: object) -> str:
