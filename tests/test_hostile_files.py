@@ -148,3 +148,12 @@ def test_a_roster_error_names_the_file_never_its_contents(tmp_path, capsys, case
     assert str(roster) in err
     for secret in secrets:
         assert secret not in err.replace(str(tmp_path), "")
+
+
+def test_a_pipe_in_the_practice_library_fails_at_once(tmp_path):
+    library = tmp_path / "library"
+    library.mkdir()
+    pipe = _special(library, "fifo", "our-module.md")
+    done = handouts("check", "--practice-library", str(library), cwd=tmp_path)
+    assert done.returncode == 1
+    assert f"{pipe}: " + NOT_REGULAR.format(what="module") in done.stderr.splitlines()

@@ -9,6 +9,7 @@ it. Whatever goes wrong there, the harvest gets one line and goes on with other 
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -30,6 +31,10 @@ MAX_DEPTH = 8
 MEMORY = 768 * 1024 * 1024  # address space of the reading process
 SECONDS = 20
 NOT_OURS = "is not a handout this practice issued"
+# Run pdfchild.py as a script, with neither the working folder nor its own folder on the
+# path (its neighbours html.py and profile.py would shadow the standard library).
+_BOOT = ("import runpy, sys; del sys.path[0]; "
+         "runpy.run_path(sys.argv.pop(1), run_name='__main__')")
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,7 @@ def read_form(path: str | Path, password: str | None = None,
               "depth": MAX_DEPTH, "value": MAX_VALUE}
     request = json.dumps({"password": password or ""}).encode() + b"\n"
     # The password goes on standard input, never the command line (process titles).
-    argv = [sys.executable, "-I", pdfchild.__file__, json.dumps(limits)]
+    argv = [sys.executable, "-c", _BOOT, pdfchild.__file__, json.dumps(limits)]
     try:
         done = subprocess.run(argv, input=request + data, capture_output=True,
                               timeout=SECONDS, check=False)
@@ -77,7 +82,7 @@ def read_form(path: str | Path, password: str | None = None,
     try:
         answer = json.loads(done.stdout)
     except ValueError:
-        answer = {"refused": "memory"}
+        answer = {"refused": _stopped(done)}
     if "refused" in answer:
         problem = _refusal(answer["refused"], answer.get("why", ""), path, password)
         if "keywords" not in answer:
@@ -87,6 +92,15 @@ def read_form(path: str | Path, password: str | None = None,
               pikepdf.String(text) if kind == "string" else pikepdf.Dictionary()
               for name, kind, text in answer["fields"]}
     return Form(answer["keywords"], fields)
+
+
+def _stopped(done: subprocess.CompletedProcess) -> str:
+    """Say why the reader gave no answer: out of CPU time, out of memory, or broken."""
+    if done.returncode == -signal.SIGXCPU:
+        return "time"
+    if done.returncode < 0 or b"MemoryError" in done.stderr or b"bad_alloc" in done.stderr:
+        return "memory"
+    return "broken"
 
 
 def _refusal(kind: str, why: str, path: Path, password: str | None) -> HarvestError:
@@ -105,6 +119,10 @@ def _refusal(kind: str, why: str, path: Path, password: str | None) -> HarvestEr
                     "more than a handout",
         "objects": f"it has more than {MAX_OBJECTS} objects, far more than a handout",
         "memory": "it needs more memory to read than a handout does",
+        "time": f"it takes more than {SECONDS} s to read, far longer than a handout",
         "structure": why or "its form is malformed",
     }
-    return HarvestError(f"{NOT_OURS} ({reasons.get(kind, 'it cannot be read')})", file=path)
+    if kind not in reasons:  # the reader itself failed: not the file's fault
+        return HarvestError("cannot be read: the PDF reader stopped; run the harvest "
+                            "again, and report it if it stops again", file=path)
+    return HarvestError(f"{NOT_OURS} ({reasons[kind]})", file=path)

@@ -1,9 +1,10 @@
 """Read a filled PDF's keywords and form fields in a child process, within bounds.
 
-Run as ``python -I pdfchild.py LIMITS_JSON`` by :func:`handouts.filled.read_form`, with a
-JSON line ``{"password": ...}`` and then the PDF's bytes on standard input; prints one
-JSON object. It imports nothing from handouts, so a hostile file meets only pikepdf, the
-memory and CPU limits set here, and the parent's wall-clock limit.
+Run as a script with the limits (JSON) as its argument by
+:func:`handouts.filled.read_form`, with a JSON line ``{"password": ...}`` and then the
+PDF's bytes on standard input; prints one JSON object. It imports nothing from
+handouts, so a hostile file meets only pikepdf, the memory and CPU limits set here, and
+the parent's wall-clock limit.
 """
 
 from __future__ import annotations

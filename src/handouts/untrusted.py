@@ -23,6 +23,7 @@ _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
 _TOKEN = re.compile(r"[A-Za-z0-9_.#+-]{1,40}")
 _KEY = re.compile(r"[a-z][a-z0-9_]{1,39}")
 MAX_LOGO_BYTES = 5_000_000  # a logo prints a few centimetres wide
+MAX_MODULE_BYTES = 1_000_000  # a content module is a few pages of Markdown
 
 
 def plain(text: object) -> str:
