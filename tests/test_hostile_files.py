@@ -55,15 +55,12 @@ def test_a_pipe_or_device_given_as_a_practice_file_or_profile_fails_at_once(
                                         + NOT_REGULAR.format(what="file")]
 
 
-def test_a_pipe_given_as_a_roster_fails_at_once(tmp_path):
+def test_a_pipe_given_as_a_roster_or_a_roster_client_fails_at_once(tmp_path):
     roster = _special(tmp_path, "fifo", "roster.csv")
     done = handouts("batch", str(roster), "-o", "out", cwd=tmp_path)
     assert done.returncode == 1
     assert done.stderr.splitlines() == [f"error: {roster}: "
                                         + NOT_REGULAR.format(what="roster file")]
-
-
-def test_a_roster_client_whose_profile_is_a_pipe_fails_at_once(tmp_path):
     pipe = _special(tmp_path, "fifo", "noor.yaml")
     (tmp_path / "roster.yaml").write_text(f"clients:\n  - {pipe.name}\n")
     done = handouts("batch", "roster.yaml", "-o", "out", cwd=tmp_path)
