@@ -105,6 +105,11 @@ def inflated_size(data: bytes, budget: int) -> int:
     return total
 
 
+def _text(value) -> str:
+    """Return a PDF string as text that can be written as UTF-8 (lone surrogates: '?')."""
+    return str(value).encode("utf-8", "replace").decode("utf-8")
+
+
 def _fields(pdf, limits: dict) -> list[list[str]]:
     """Return [name, kind, text] for every terminal field, refusing malformed trees."""
     import pikepdf
@@ -133,7 +138,7 @@ def _fields(pdf, limits: dict) -> list[list[str]]:
         part = field.get("/T")
         if not isinstance(part, pikepdf.String) or len(str(part)) > 200:
             raise Refused("structure", "a form field has no usable name")
-        name = f"{parent}.{part}" if parent else str(part)
+        name = f"{parent}.{_text(part)}" if parent else _text(part)
         kids = field.get("/Kids")
         if kids is not None and not isinstance(kids, pikepdf.Array):
             raise Refused("structure", "a form field's kids are not a list")
@@ -148,7 +153,7 @@ def _fields(pdf, limits: dict) -> list[list[str]]:
         if isinstance(value, pikepdf.Name):
             found[name] = [name, "name", str(value)]
         elif isinstance(value, pikepdf.String):
-            found[name] = [name, "string", str(value)[:limits["value"] + 1]]
+            found[name] = [name, "string", _text(value)[:limits["value"] + 1]]
         else:
             found[name] = [name, "other", type(value).__name__]
     return list(found.values())
@@ -175,7 +180,7 @@ def read(data: bytes, password: str, limits: dict) -> dict:
             keywords = pdf.docinfo.get("/Keywords") if pdf.docinfo else None
         except (pikepdf.PdfError, TypeError, ValueError, AttributeError):
             keywords = None
-        text = str(keywords)[:2000] if isinstance(keywords, pikepdf.String) else ""
+        text = _text(keywords)[:2000] if isinstance(keywords, pikepdf.String) else ""
         try:
             return {"keywords": text, "fields": _fields(pdf, limits)}
         except Refused as exc:
