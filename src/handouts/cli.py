@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from .errors import HandoutsError, HarvestError
+from .untrusted import plain, rich_text
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -234,7 +235,7 @@ def check(files: tuple[Path, ...], practice_library: Path | None) -> None:
             continue
         _show_plan(path, profile, planned)
     for line in problems:
-        click.echo(line, err=True)
+        click.echo(plain(line), err=True)
     if problems:
         raise SystemExit(1)
     click.echo(f"ok: library, templates{f' and {len(files)} profile(s)' if files else ''}")
@@ -305,10 +306,10 @@ def harvest(files: tuple[Path, ...], output_dir: Path, password_env: str | None,
     results = run_harvest(files, output_dir, password)
     for result in results:
         if result.status == "failed":
-            click.echo(f"failed: {result.message}", err=True)
+            click.echo(plain(f"failed: {result.message}"), err=True)
         else:
-            click.echo(f"{result.status}: {result.file} -> {result.client_id} "
-                       f"({result.message})")
+            click.echo(plain(f"{result.status}: {result.file} -> {result.client_id} "
+                             f"({result.message})"))
     if any(r.status == "failed" for r in results):
         raise SystemExit(1)
 
@@ -335,8 +336,8 @@ def progress(client_id: str, output_dir: Path, chart: Path | None) -> None:
         table = Table(title=title, title_justify="left")
         for column in columns:
             table.add_column(column, justify="right" if column == "days" else "left")
-        for row in body:
-            table.add_row(*row)
+        for row in body:  # what clients wrote is data: never markup, never escapes
+            table.add_row(*map(rich_text, row))
         console.print(table)
     if chart:
         if not rows:
@@ -370,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="handouts", standalone_mode=False)
     except HandoutsError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {plain(exc)}", err=True)
         return 1
     except click.exceptions.Abort:
         click.echo("aborted", err=True)

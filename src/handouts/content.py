@@ -28,6 +28,7 @@ from pydantic import (
 from .errors import LibraryError
 from .flags import Flag, check_references, parse_flags
 from .resources import library_dir, load_yaml
+from .untrusted import MAX_MODULE_BYTES, read_bounded
 
 KINDS = ("article", "worksheet", "script", "matter")
 LANGUAGES = ("en", "es")
@@ -286,9 +287,11 @@ def module_problems(path: Path, sources: Mapping[str, str] | None = None,
                     ) -> tuple[Module | None, list[LibraryError]]:
     """Read and validate one module file; return it (if valid) and every problem found."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [LibraryError(f"cannot read module: {exc}", file=path)]
+        text = read_bounded(path, MAX_MODULE_BYTES, LibraryError, "module").decode("utf-8")
+    except LibraryError as exc:  # a pipe, a device or a huge file: refused unread
+        return None, [exc]
+    except UnicodeDecodeError:
+        return None, [LibraryError("module is not UTF-8 text", file=path)]
     return text_problems(text, path, sources, flags)
 
 

@@ -20,14 +20,11 @@ from typing import Any
 
 from .errors import HarvestError
 from .files import atomic_write, private_dir
+from .filled import MAX_VALUE, read_form
 
 ISSUED = ".issued.jsonl"
 HISTORY = "history.jsonl"
 HISTORY_SCHEMA = 1
-MAX_BYTES = 25 * 1024 * 1024
-MAX_FIELDS = 3000
-MAX_VALUE = 5000  # characters in one answer; a prompt space holds far less
-MAX_DEPTH = 8
 
 _MARKER = re.compile(r"handouts-form-schema-(\d+)\s+handouts-id-([0-9a-f]{20})")
 _FIELD = re.compile(
@@ -91,34 +88,7 @@ def record_issued(handout, pdf_path: str | Path) -> None:
     write_jsonl(folder / ISSUED, issued)
 
 
-def _open(path: Path, password: str | None, data: bytes | None = None):
-    import io
-
-    import pikepdf
-
-    try:
-        size = len(data) if data is not None else path.stat().st_size
-    except OSError as exc:
-        raise HarvestError(f"cannot read: {exc.strerror or exc}", file=path) from None
-    if size > MAX_BYTES:
-        raise HarvestError(f"is {size // 1_000_000} MB; a handout is far smaller, so it is "
-                           "not read", file=path)
-    try:
-        return pikepdf.open(io.BytesIO(data) if data is not None else path,
-                            password=password or "")
-    except pikepdf.PasswordError:
-        hint = ("the password given does not open it" if password else
-                "it is password-protected: give the password with --password-env VAR "
-                "or --ask-password")
-        raise HarvestError(hint, file=path, field="password") from None
-    except (pikepdf.PdfError, OSError, ValueError) as exc:
-        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        why = re.sub(r"^(stream <[^>]*>|[^:]*\.pdf)(, object [^:]*)?: ", "", why, flags=re.I)
-        raise HarvestError(f"is not a readable PDF ({why})", file=path) from None
-
-
-def _marker(pdf, path: Path) -> str:
-    keywords = str(pdf.docinfo.get("/Keywords", "")) if pdf.docinfo else ""
+def _marker(keywords: str, path: Path) -> str:
     found = _MARKER.search(keywords)
     if not found:
         raise HarvestError("is not a handout made by this tool (no handouts id in its "
@@ -127,34 +97,6 @@ def _marker(pdf, path: Path) -> str:
         raise HarvestError(f"uses form schema {found[1]}, which this version cannot read",
                            file=path, choices=SCHEMAS)
     return found[2]
-
-
-def _fields(pdf, path: Path) -> dict[str, Any]:
-    """Return every terminal field's name and value, refusing hostile trees."""
-    form = pdf.Root.get("/AcroForm")
-    if form is None or "/Fields" not in form:
-        return {}
-    found: dict[str, Any] = {}
-    stack = [(field, "", 0) for field in reversed(list(form.Fields))]
-    seen = 0
-    while stack:
-        field, parent, depth = stack.pop()
-        seen += 1
-        if seen > MAX_FIELDS or depth > MAX_DEPTH:
-            raise HarvestError(f"has more than {MAX_FIELDS} form fields or fields nested "
-                               f"deeper than {MAX_DEPTH}; a handout has far fewer",
-                               file=path)
-        if not hasattr(field, "get"):
-            continue
-        part = field.get("/T")
-        name = f"{parent}.{part}" if parent and part is not None else str(part or parent)
-        kids = field.get("/Kids")
-        named_kids = [k for k in kids if hasattr(k, "get") and "/T" in k] if kids else []
-        if named_kids:
-            stack += [(k, name, depth + 1) for k in reversed(named_kids)]
-        elif name:
-            found[name] = field.get("/V")
-    return found
 
 
 def _answers(fields: dict[str, Any], issue: dict[str, Any], path: Path) -> list[dict]:
@@ -230,10 +172,10 @@ def harvest_file(path: str | Path, output_dir: str | Path = "output",
     """
     path = Path(path)
     output_dir = Path(output_dir).expanduser().resolve()
-    with _open(path, password, data) as pdf:
-        handout_id = _marker(pdf, path)
-        folder, issue = _find_issue(output_dir, handout_id, path)
-        answers = _answers(_fields(pdf, path), issue, path)
+    form = read_form(path, password, data)
+    handout_id = _marker(form.keywords, path)
+    folder, issue = _find_issue(output_dir, handout_id, path)
+    answers = _answers(form.fields, issue, path)
     digest = hashlib.sha256(json.dumps(answers, sort_keys=True).encode()).hexdigest()
     history_path = folder / HISTORY
     history = read_jsonl(history_path)

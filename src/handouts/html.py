@@ -16,6 +16,7 @@ from .assemble import Handout
 from .errors import RenderError
 from .glyphs import fallbacks_needed, mark_cjk_language
 from .resources import FALLBACK_RANGES, TEXT_FAMILIES, font_files, load_yaml, templates_dir
+from .untrusted import MAX_LOGO_BYTES, check_file
 
 # Quotation marks as each language prints them (double, then single or inner).
 QUOTES = {"en": "\u201c\u201d\u2018\u2019", "es": "\u00ab\u00bb\u201c\u201d"}
@@ -232,8 +233,8 @@ def render_html(handout: Handout, extra_templates: str | Path | None = None,
         raise RenderError(f"unknown template {template!r}", field="template", choices=TEMPLATES)
     profile = handout.profile
     logo = Path(profile.practice_logo) if profile.practice_logo else None
-    if logo is not None and not logo.is_file():
-        raise RenderError("logo file not found", file=logo, field="practice_logo")
+    if logo is not None:
+        check_file(logo, MAX_LOGO_BYTES, RenderError, "logo file", field="practice_logo")
     if logo is not None and logo.suffix.lower() not in (".svg", ".png", ".jpg", ".jpeg"):
         raise RenderError("logo must be an SVG, PNG or JPEG file", file=logo,
                           field="practice_logo", choices=(".svg", ".png", ".jpg", ".jpeg"))

@@ -26,6 +26,7 @@ from .progress import since_last_time
 from .renderkey import render_key
 from .resources import workbook_path
 from .roster import ROSTER_COLUMNS, read_roster, row_params
+from .untrusted import shown_key
 
 MANIFEST = "manifest.json"
 SECRET = ".manifest-key"  # noqa: S105 - the file that holds the key
@@ -81,7 +82,9 @@ def plan(roster: str | Path, output_dir: str | Path = "output",
     if roster.suffix.lower() == ".csv":  # one line per unknown column, not one per row
         columns = {name for row in rows for name in row.fields}
         for name in sorted(columns - set(ROSTER_COLUMNS)):
-            problems.append(f"{roster}: column {name!r} is not a parameter "
+            # A header that is no field name may be a line of another file: not repeated.
+            column = f"column {shown_key(name)}" if shown_key(name) else "a column of line 1"
+            problems.append(f"{roster}: {column} is not a parameter "
                             f"(valid: {', '.join(ROSTER_COLUMNS)})")
         if problems:
             raise BatchError(f"{len(problems)} problem(s) in the roster; nothing was built:\n"

@@ -22,6 +22,14 @@ from pydantic import (
 )
 
 from .errors import ProfileError
+from .untrusted import (
+    MAX_LOGO_BYTES,
+    check_file,
+    read_bounded,
+    shown_key,
+    shown_value,
+    unquoted,
+)
 
 ClientId = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9]+([-_][a-z0-9]+)*$", max_length=64)
@@ -285,19 +293,15 @@ _StringLoader.yaml_implicit_resolvers = {}
 def read_yaml(path: Path) -> dict[str, Any]:
     """Read a YAML mapping with every scalar kept as a string."""
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ProfileError(f"file is larger than {MAX_FILE_BYTES // 1000} kB", file=path)
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ProfileError("file not found", file=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"cannot read file: {exc}", file=path) from None
+        text = read_bounded(path, MAX_FILE_BYTES, ProfileError).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProfileError("is not UTF-8 text", file=path) from None
     try:
         data = yaml.load(text, Loader=_StringLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "YAML"
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = unquoted(getattr(exc, "problem", None) or "cannot be parsed")
         raise ProfileError(f"malformed YAML: {problem}", file=path, field=where) from None
     if data is None:
         data = {}
@@ -315,7 +319,8 @@ def _coerce_bool(value: Any, field: str, file: object) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
-    raise ProfileError(f"{value!r} is not true or false", file=file, field=field,
+    raise ProfileError(f"{shown_value(value) or 'the value'} is not true or false",
+                       file=file, field=field,
                        choices=("true", "false"))
 
 
@@ -336,6 +341,9 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
         if isinstance(value, str) and value:
             path = Path(value).expanduser()
             data[key] = str(path if path.is_absolute() else (base / path).resolve())
+    logo = data.get("practice_logo")
+    if isinstance(logo, str) and logo and Path(logo).exists():  # missing: the renderer says
+        check_file(logo, MAX_LOGO_BYTES, ProfileError, "logo file", field="practice_logo")
 
 
 def read_practice(path: Path) -> dict[str, Any]:
@@ -343,8 +351,10 @@ def read_practice(path: Path) -> dict[str, Any]:
     data = read_yaml(path)
     for key in data:
         if key not in PRACTICE_FIELDS:
-            raise ProfileError("is not a practice setting", file=path, field=str(key),
-                               choices=PRACTICE_FIELDS)
+            named = shown_key(key)
+            raise ProfileError("is not a practice setting" if named else
+                               "has a field that is not a practice setting", file=path,
+                               field=named and str(key), choices=PRACTICE_FIELDS)
     _resolve_paths(data, path.parent)
     return data
 
@@ -405,7 +415,8 @@ def validate(params: dict[str, Any], file: object | None = None) -> Profile:
         try:
             data["session_date"] = dt.date.fromisoformat(data["session_date"].strip())
         except ValueError:
-            raise ProfileError(f"{data['session_date']!r} is not a date like 2026-11-24",
+            shown = shown_value(data["session_date"]) or "the value"
+            raise ProfileError(f"{shown} is not a date like 2026-11-24",
                                file=file, field="session_date") from None
     for key in ("modules", "rituals", "scripts", "topics", "flags", "languages"):
         if isinstance(data.get(key), str):
@@ -422,6 +433,9 @@ def unknown_parameter(name: str, valid: Iterable[str], file: object | None = Non
                       ) -> ProfileError:
     """Return the error for an unknown parameter, with the closest valid name."""
     valid = list(valid)
+    if shown_key(name) is None:  # not a field name: perhaps a line of some other file
+        return ProfileError("has a field that is not a parameter", file=file,
+                            choices=valid)
     close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
     if close:
         return ProfileError(f"unknown parameter {name!r} (did you mean {close[0]!r}?)",
@@ -438,11 +452,16 @@ def _profile_error(err: dict, file: object | None) -> ProfileError:
     if kind == "extra_forbidden":
         allowed = {"partners": ("name", "pronouns"),
                    "own_sections": ("title", "text", "after")}.get(top, PARAMETERS)
+        if shown_key(err["loc"][-1]) is None:
+            loc = ".".join(str(p) for p in err["loc"][:-1])
+            return ProfileError("has a field that is not known", file=file, field=loc,
+                                choices=allowed)
         return ProfileError("is not a known field", file=file, field=loc, choices=allowed)
     if kind == "literal_error":
         choices = (("en", "es") if top == "crisis_lines"
                    else Profile.model_fields[top].annotation.__args__)
-        return ProfileError(f"{err['input']!r} is not allowed", file=file, field=loc,
+        return ProfileError(f"{shown_value(err['input']) or 'the value'} is not allowed",
+                            file=file, field=loc,
                             choices=choices)
     if kind == "string_pattern_mismatch":
         if top == "client_id":
@@ -451,7 +470,8 @@ def _profile_error(err: dict, file: object | None) -> ProfileError:
                 "must be a pseudonymous slug of at most 64 characters: lower-case letters, "
                 "digits, single '-' or '_' (never a client's name)", file=file, field=loc)
         if top == "accent_color":
-            return ProfileError(f"{err['input']!r} must be a colour like #2f6f6a",
+            return ProfileError(f"{shown_value(err['input']) or 'it'} must be a colour "
+                                "like #2f6f6a",
                                 file=file, field=loc)
     if top == "partners" and kind in ("list_type", "too_short", "dict_type", "model_type"):
         return ProfileError("must list one or more partners, each with a name",

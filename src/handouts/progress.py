@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .files import atomic_write
 from .harvest import HISTORY, ISSUED, load_history, read_jsonl
+from .untrusted import plain
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ def report_html(output_dir: str | Path, client_id: str, names: list[str] | None 
         for row in body:
             cells = [who(v) if c == "partner" else v for c, v in zip(columns, row,
                                                                      strict=True)]
-            lines.append("<tr>" + "".join(f"<td style='{cell}'>{html.escape(v)}</td>"
+            lines.append("<tr>" + "".join(f"<td style='{cell}'>{html.escape(plain(v))}</td>"
                                           for v in cells) + "</tr>")
         parts.append(f"<p style='margin:12px 0 2px'><b>{title}</b></p><table style='"
                      f"border-collapse:collapse;font-size:14px'><tr>{head}</tr>"
@@ -211,7 +212,7 @@ class ProgressView:
             text = (r.message if r.status == "failed"
                     else f"{r.status}: {r.file.name} → {r.client_id} ({r.message})")
             lines.append(f"<div class='handouts-harvested' style='color:{colour};"
-                         f"font-size:15px'>{escape(text)}</div>")
+                         f"font-size:15px'>{escape(plain(text))}</div>")
         self.status.value = "".join(lines)
         added = [r.client_id for r in results if r.status != "failed"]
         if added and self.client_id not in added:
@@ -237,7 +238,7 @@ class ProgressView:
         try:
             self.report.value = report_html(self.output_dir, self.client_id, self.names)
         except HarvestError as exc:
-            self.report.value = f"<p style='color:#a01818'>{escape(str(exc))}</p>"
+            self.report.value = f"<p style='color:#a01818'>{escape(plain(exc))}</p>"
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .untrusted import plain, rich_text
+
 
 @dataclass
 class Outcome:
@@ -44,9 +46,9 @@ class BatchResult:
         import html
 
         rows = "".join(
-            f"<tr><td>{o.row}</td><td>{html.escape(o.client_id)}</td><td>{o.status}</td>"
-            f"<td style='text-align:right'>{o.seconds:.2f}</td>"
-            f"<td>{html.escape(o.message)}</td></tr>" for o in self.outcomes)
+            f"<tr><td>{o.row}</td><td>{html.escape(plain(o.client_id))}</td>"
+            f"<td>{o.status}</td><td style='text-align:right'>{o.seconds:.2f}</td>"
+            f"<td>{html.escape(plain(o.message))}</td></tr>" for o in self.outcomes)
         return (f"<p>{self.count('built')} built, {self.count('skipped')} up to date, "
                 f"{self.count('failed')} failed in {self.seconds:.1f} s with "
                 f"{self.workers} worker(s)</p><table><thead><tr><th>row</th><th>client</th>"
@@ -66,8 +68,8 @@ def print_summary(result: BatchResult, stream=None) -> None:
         table.add_column(name, justify=justify)
     styles = {"built": "green", "skipped": "dim", "failed": "bold red"}
     for o in result.outcomes:
-        table.add_row(str(o.row), o.client_id, f"[{styles[o.status]}]{o.status}[/]",
-                      f"{o.seconds:.2f}", o.message)
+        table.add_row(str(o.row), rich_text(o.client_id), f"[{styles[o.status]}]{o.status}[/]",
+                      f"{o.seconds:.2f}", rich_text(o.message))
     console.print(table)
     for line in result.notes:
         console.print(line, markup=False, highlight=False)

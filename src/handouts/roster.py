@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,8 +11,10 @@ from typing import Any
 
 from .errors import BatchError, ProfileError
 from .profile import PARAMETERS, inherit_practice, read_profile, read_yaml
+from .untrusted import check_file, read_bounded, shown_key
 
 MAX_ROWS = 5_000
+MAX_BYTES = 10_000_000  # 5,000 rows of a few hundred characters each
 ROSTER_COLUMNS = (*PARAMETERS, "profile", "practice")
 
 
@@ -34,8 +37,9 @@ def _partners_from_text(text: str) -> list[dict[str, str]]:
         if not part.strip():
             continue
         match = _PARTNER.match(part)
-        if not match:
-            raise ValueError(f"cannot read partner {part.strip()!r}; write 'Name (pronouns)'")
+        if not match:  # the cell is not repeated: it holds a client's name
+            raise ValueError(f"cannot read partner {len(partners) + 1}; write "
+                             "'Name (pronouns)'")
         entry = {"name": match["name"].strip()}
         if match["pronouns"]:
             entry["pronouns"] = match["pronouns"].strip()
@@ -46,12 +50,12 @@ def _partners_from_text(text: str) -> list[dict[str, str]]:
 def read_roster(path: str | Path) -> list[Row]:
     """Read a CSV or YAML roster into rows (fields still unvalidated)."""
     path = Path(path)
-    if not path.is_file():
-        raise BatchError("roster file not found", file=path)
+    check_file(path, MAX_BYTES, BatchError, "roster file")
     base = path.parent.resolve()
     if path.suffix.lower() == ".csv":
         try:
-            with path.open(newline="", encoding="utf-8-sig") as handle:
+            text = read_bounded(path, MAX_BYTES, BatchError, "roster file").decode("utf-8-sig")
+            with io.StringIO(text, newline="") as handle:
                 reader = csv.DictReader(handle)
                 rows = []
                 for number, record in enumerate(reader, start=1):
@@ -64,7 +68,9 @@ def read_roster(path: str | Path) -> list[Row]:
                     fields = {k.strip(): v for k, v in record.items()
                               if k is not None and v is not None and v.strip() != ""}
                     rows.append(Row(number, fields, base))
-        except (UnicodeDecodeError, csv.Error) as exc:
+        except UnicodeDecodeError:
+            raise BatchError("is not UTF-8 text", file=path) from None
+        except csv.Error as exc:
             raise BatchError(f"cannot read CSV: {exc}", file=path) from None
         return rows
     if path.suffix.lower() in (".yaml", ".yml"):
@@ -77,7 +83,10 @@ def read_roster(path: str | Path) -> list[Row]:
             raise BatchError(f"more than {MAX_ROWS} clients; split the roster", file=path)
         extra = set(data) - {"clients", "practice"}
         if extra:
-            raise BatchError("is not a roster field", file=path, field=sorted(extra)[0],
+            named = shown_key(sorted(map(str, extra))[0])
+            raise BatchError("is not a roster field" if named else
+                             "has a field that is not a roster field", file=path,
+                             field=named and sorted(map(str, extra))[0],
                              choices=("clients", "practice"))
         rows = []
         for number, entry in enumerate(clients, start=1):
@@ -98,7 +107,10 @@ def row_params(row: Row, roster: Path) -> dict[str, Any]:
     fields = dict(row.fields)
     unknown = [k for k in fields if k not in ROSTER_COLUMNS]
     if unknown:
-        raise ProfileError("is not a known parameter", field=unknown[0], choices=ROSTER_COLUMNS)
+        named = shown_key(unknown[0]) and str(unknown[0])
+        raise ProfileError("is not a known parameter" if named else
+                           "has a field that is not a parameter", field=named,
+                           choices=ROSTER_COLUMNS)
     if isinstance(fields.get("partners"), str):
         try:
             fields["partners"] = _partners_from_text(fields["partners"])
