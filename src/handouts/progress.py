@@ -6,8 +6,12 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import HarvestError
 from .files import atomic_write
 from .harvest import HISTORY, ISSUED, load_history, read_jsonl
+
+MISSING_MATPLOTLIB = ("the practice chart needs matplotlib, which is not installed: "
+                      "pip install 'handouts[lab]'")
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,10 @@ def save_chart(rows: list[Practice], path: str | Path, names: list[str] | None =
 
 def chart_bytes(rows: list[Practice], fmt: str = "png", names: list[str] | None = None) -> bytes:
     """Return the practice chart as *fmt* (png, svg or pdf) bytes."""
-    import matplotlib
+    try:  # an optional extra: the base install reads and prints progress without it
+        import matplotlib
+    except ImportError:
+        raise HarvestError(MISSING_MATPLOTLIB) from None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -135,8 +142,12 @@ def report_html(output_dir: str | Path, client_id: str, names: list[str] | None 
         return names[k - 1] if names and k <= len(names) else f"partner {k}"
 
     parts = [f"<h3 style='margin:8px 0'>Progress of {html.escape(client_id)}</h3>"]
-    if rows:
-        png = base64.b64encode(chart_bytes(rows, "png", names)).decode()
+    try:
+        png = base64.b64encode(chart_bytes(rows, "png", names)).decode() if rows else ""
+    except HarvestError as exc:  # matplotlib missing: the tables still show
+        parts.append(f"<p>{html.escape(str(exc))}</p>")
+        png = ""
+    if png:
         parts.append(f"<img alt='practice days per ritual per week' style='max-width:100%' "
                      f"src='data:image/png;base64,{png}'>")
     for title, columns, body in tables(issued, rows, answers):
