@@ -3,15 +3,19 @@ practice paths are the files they say they are (symbolic links are refused)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
+import subprocess
+import sys
 
 import pytest
 from test_harvest import build, fill_with_pypdf
 
 from handouts.cli import main
 from handouts.harvest import HISTORY
+from handouts.pool import warm_up_parameters
 
 PROFILE = ("client_id: {id}\npartners: [Ana]\nsession_date: '2026-11-10'\n"
            "modules: [barometer]\nrituals: []\nscripts: []\ncards: false\n")
@@ -111,3 +115,19 @@ def test_the_output_folder_itself_may_be_reached_through_a_link(tmp_path):
     profile.write_text(PROFILE.format(id="c-1"))
     assert main(["build", str(profile), "-o", str(tmp_path / "out")]) == 0
     assert list((real / "c-1").glob("*.pdf"))
+
+
+def test_a_notebook_run_refuses_a_symlinked_client_folder(tmp_path):
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    os.symlink(elsewhere, out / "c-1")
+    parameters = {**warm_up_parameters({}), "client_id": "c-1", "output_dir": str(out)}
+    run = ("import json, sys; from pathlib import Path; from handouts.pool import papermill_run;"
+           "from handouts.resources import workbook_path; "
+           "papermill_run(workbook_path('connection'), Path(sys.argv[1]), json.loads(sys.argv[2]))")
+    done = subprocess.run([sys.executable, "-c", run, str(tmp_path / "run.ipynb"),
+                           json.dumps(parameters)], capture_output=True, text=True, check=False)
+    assert done.returncode != 0
+    assert "BuildError" in done.stderr and "symbolic link" in done.stderr
+    assert not list(elsewhere.iterdir())

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import BatchError, BuildError, HandoutsError
-from .files import private_dir, refuse_links, remove_stale_temps, tighten, write_hint
+from .files import private_dir, real_client_folder, remove_stale_temps, write_hint
 from .plan import Job, plan, task_for
 from .pool import Done, Task, run_tasks
 from .records import MANIFEST, read_manifest, update_manifest
@@ -62,8 +62,7 @@ def run(
     for job in planned:
         entry = manifest.get(job.key, {})
         try:  # a client whose folder is a link fails alone; the others are built
-            tighten(refuse_links(output_dir, job.pdf.parent, BuildError,
-                                 f"client {job.profile.client_id}"))
+            real_client_folder(output_dir, job.pdf, f"client {job.profile.client_id}")
         except BuildError as exc:
             report(Outcome(job.row, job.profile.client_id, "failed", 0.0, str(exc)))
             continue

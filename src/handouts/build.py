@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from .assemble import assemble
 from .content import load_library
 from .errors import BuildError, HandoutsError
-from .files import Keep, cannot_write, output_paths, private_dir, refuse_links, temp_path, tighten
+from .files import Keep, cannot_write, output_paths, private_dir, real_client_folder, temp_path
 from .pdf import PASSWORD_ENV
 from .plan import Job, task_for
 from .pool import Done, one_line, run_tasks, undo
@@ -56,7 +56,7 @@ def build(
     paths = [output_paths(output_dir, edition, workbook) for edition in editions]
     where = f"client {profile.client_id}"
     try:
-        tighten(private_dir(refuse_links(output_dir, paths[0][0].parent, BuildError, where)))
+        private_dir(real_client_folder(output_dir, paths[0][0], where))
     except OSError as exc:
         raise cannot_write(paths[0][0].parent, exc, where) from None
     for edition, (pdf_path, record_path) in zip(editions, paths, strict=True):

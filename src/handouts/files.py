@@ -112,11 +112,11 @@ def output_paths(output_dir: str | Path, profile, workbook: str | Path) -> tuple
 class Keep:
     """Keep files' previous versions while a build runs; put them back if the build fails.
 
-    *path* is the PDF; *also* are files the build updates beside it (the record of what
-    was issued). Each file stays in place during the build (a hard link holds the previous
-    version), so a build killed at any moment leaves the previous file or the new, whole
-    one. A build that fails leaves no new file: :meth:`restore` brings back each previous
-    version, or removes a new file where there was none.
+    *path* is the PDF; *also* are files the build updates beside it. Each file stays in
+    place during the build (a hard link holds the previous version), so a build killed
+    at any moment leaves the previous file or the new, whole one. A build that fails
+    leaves no new file: :meth:`restore` brings back each previous version, or removes a
+    new file where there was none.
     """
 
     def __init__(self, path: Path, *also: Path) -> None:
@@ -186,6 +186,13 @@ def refuse_links(root: Path, path: Path, error: type[HandoutsError] = BuildError
                         f"in real folders under {root}: replace the link with a folder",
                         file=current, field=where)
     return path
+
+
+def real_client_folder(output_dir: str | Path, pdf: Path, where: str = "client folder"
+                       ) -> Path:
+    """Refuse a client folder (the folder of *pdf*) that is a link; tighten a loose one."""
+    root = Path(output_dir).expanduser().resolve()
+    return tighten(refuse_links(root, pdf.parent, BuildError, where))
 
 
 def refuse_link(path: Path, field: str, file: object | None = None,
