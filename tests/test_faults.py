@@ -10,10 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
 from helpers import pdf_text
-from nbformat.v4 import new_code_cell
+from test_batch import tricky_workbook
 from test_harvest import fill_with_pypdf
 
 from handouts import assemble, batch, load_library, validate, write_handout
@@ -21,7 +20,6 @@ from handouts.cli import main
 from handouts.files import output_paths, private_dir
 from handouts.harvest import HISTORY
 from handouts.progress import report_html
-from handouts.resources import workbook_path
 
 ROWS = "client_id,partners,session_date,modules,rituals,scripts,note\n" + "".join(
     f"b-0{i},Pat{i}; Lou{i},2026-12-01,barometer,,,\n" for i in range(3))
@@ -155,23 +153,15 @@ def test_progress_chart_without_matplotlib_says_which_extra(tmp_path, monkeypatc
 
 
 def test_a_killed_worker_fails_its_client_alone_and_leaves_no_pdf(tmp_path):
-    nb = nbformat.read(workbook_path("connection"), as_version=4)
-    start = next(i for i, c in enumerate(nb.cells) if "handouts.start(" in c.source)
-    nb.cells.insert(start + 1, new_code_cell(
-        "import os, signal, time\n"
-        "if session.profile.client_id == 'b-01':\n"
-        "    os.kill(os.getppid(), signal.SIGKILL)  # the worker, not this child\n"
-        "    time.sleep(4)\n"))
-    workbook = tmp_path / "killing" / "connection.ipynb"
-    workbook.parent.mkdir()
-    nbformat.write(nb, workbook)
     roster = tmp_path / "roster.csv"
-    roster.write_text(ROWS)
+    roster.write_text(ROWS.replace("b-01,", "b-kill,"))
     out = tmp_path / "out"
-    result = batch.run(roster, out, jobs=2, workbook=str(workbook), timeout=60)
+    result = batch.run(roster, out, jobs=2, workbook=str(tricky_workbook(tmp_path)),
+                       timeout=60)
     status = {o.client_id: (o.status, o.message) for o in result.outcomes}
     assert status["b-00"][0] == status["b-02"][0] == "built"
-    assert status["b-01"][0] == "failed" and "the worker stopped" in status["b-01"][1]
+    assert status["b-kill"][0] == "failed" and "the worker stopped" in status["b-kill"][1]
     assert "Pat2" in pdf_text(next((out / "b-02").glob("*.pdf")))
     time.sleep(6)  # the killed worker's child would have written its PDF by now
-    assert not list((out / "b-01").glob("*.pdf")) and not list((out / "b-01").glob("*.ipynb"))
+    assert not list((out / "b-kill").glob("*.pdf"))
+    assert not list((out / "b-kill").glob("*.ipynb"))
