@@ -165,3 +165,32 @@ def test_a_killed_worker_fails_its_client_alone_and_leaves_no_pdf(tmp_path):
     time.sleep(6)  # the killed worker's child would have written its PDF by now
     assert not list((out / "b-kill").glob("*.pdf"))
     assert not list((out / "b-kill").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("door", ["engine", "kernel"])
+def test_a_read_only_client_folder_fails_a_build_in_one_line(tmp_path, door):
+    profile = tmp_path / "c-1.yaml"
+    profile.write_text("client_id: c-1\npartners: [Ana]\nsession_date: '2026-11-10'\n"
+                       "modules: [barometer]\nrituals: []\nscripts: []\ncards: false\n")
+    out = tmp_path / "out"
+    (out / "c-1").mkdir(parents=True)
+    with read_only(out / "c-1"):
+        run = handouts("build", str(profile), "-o", str(out),
+                       *(["--kernel"] if door == "kernel" else []))
+    assert run.returncode == 1
+    [line] = one_line_per_failure(run.stderr, 1)
+    assert "client c-1" in line and str(out / "c-1") in line
+    assert not list((out / "c-1").iterdir())
+
+
+def test_a_chart_that_cannot_be_written_is_one_line(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["harvest", str(_filled(out, tmp_path, "c-1")), "-o", str(out)]) == 0
+    charts = tmp_path / "charts"
+    charts.mkdir()
+    capsys.readouterr()
+    with read_only(charts):
+        code = main(["progress", "c-1", "-o", str(out), "--chart", str(charts / "c.png")])
+    assert code == 1
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert str(charts / "c.png") in line and "cannot write the chart" in line

@@ -62,7 +62,10 @@ def build(
     for edition, (pdf_path, record_path) in zip(editions, paths, strict=True):
         job = Job(0, edition, edition.client_id, "", pdf_path, record_path)
         if kernel:
-            _build_in_kernel(job, output_dir, workbook, record, timeout, where)
+            try:
+                _build_in_kernel(job, output_dir, workbook, record, timeout, where)
+            except OSError as exc:  # a read-only client folder, a full disk
+                raise cannot_write(pdf_path.parent, exc, where) from None
             continue
         done: list[Done] = []
         run_tasks([task_for(job, output_dir, workbook, record)], done.append, workers=1,

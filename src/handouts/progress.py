@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import HarvestError
-from .files import atomic_write
+from .files import atomic_write, write_hint
 from .harvest import HISTORY, ISSUED, load_history, read_jsonl
 
 MISSING_MATPLOTLIB = ("the practice chart needs matplotlib, which is not installed: "
@@ -82,7 +82,12 @@ def tables(issued: list[dict], rows: list[Practice], answers: list[tuple]
 def save_chart(rows: list[Practice], path: str | Path, names: list[str] | None = None) -> Path:
     """Draw practice days per ritual per week (one bar per partner) to PNG, SVG or PDF."""
     path = Path(path)
-    return atomic_write(path, chart_bytes(rows, path.suffix.lstrip(".") or "png", names))
+    data = chart_bytes(rows, path.suffix.lstrip(".") or "png", names)
+    try:
+        return atomic_write(path, data)
+    except OSError as exc:
+        raise HarvestError(f"cannot write the chart: {exc.strerror}; {write_hint(exc)}",
+                           file=path, field="--chart") from None
 
 
 def chart_bytes(rows: list[Practice], fmt: str = "png", names: list[str] | None = None) -> bytes:
