@@ -106,7 +106,7 @@ def _build_in_kernel(job: Job, output_dir: Path, workbook: str, record: bool,
     field = f"{Path(workbook).stem}.ipynb"
     folder = job.pdf.parent
     with build_lock(folder, BuildError, timeout), Keep(job.pdf) as kept:
-        before = issued_ids(folder)
+        issued = issued_ids(folder)
         try:
             if secret:
                 os.environ[PASSWORD_ENV] = secret  # the kernel inherits it; never recorded
@@ -120,14 +120,14 @@ def _build_in_kernel(job: Job, output_dir: Path, workbook: str, record: bool,
             if record:
                 os.replace(tmp, job.notebook)
         except PapermillExecutionError as exc:
-            undo(kept, folder, job.pdf, before)
+            undo(kept, folder, job.pdf, issued)
             raise BuildError(f"the workbook failed: {one_line(exc)}", file=where,
                              field=field) from None
         except HandoutsError:
-            undo(kept, folder, job.pdf, before)
+            undo(kept, folder, job.pdf, issued)
             raise
         except Exception as exc:  # noqa: BLE001 - kernel death, timeouts, I/O: one clear line
-            undo(kept, folder, job.pdf, before)
+            undo(kept, folder, job.pdf, issued)
             raise BuildError(f"the workbook could not run: {type(exc).__name__}: {exc}",
                              file=where, field=field) from None
         finally:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import records
-from .errors import HarvestError
+from .errors import BuildError, HarvestError
 from .files import refuse_links, remove_stale_temps, tighten
 from .records import HISTORY, ISSUED, MANIFEST, append_once, update_failed, update_manifest
 
@@ -71,7 +71,11 @@ def record_issued(handout, pdf_path: str | Path) -> None:
                                  "choices": list(e.choices)} for e in w.extras if e.choices]}
                     for w in handout.worksheets],
     }
-    append_once(folder / ISSUED, row, lambda r: r.get("handout") == handout.form_id)
+    try:
+        append_once(folder / ISSUED, row, lambda r: r.get("handout") == handout.form_id)
+    except OSError as exc:  # a read-only folder, a full disk: one line, in every door
+        raise update_failed(folder / ISSUED, exc, f"client {profile.client_id}",
+                            BuildError) from None
 
 
 def _open(path: Path, password: str | None, data: bytes | None = None):

@@ -74,13 +74,16 @@ def append_once(path: Path, row: dict[str, Any], same: Callable[[dict[str, Any]]
 
 def remove_rows(path: Path, drop: Callable[[dict[str, Any]], bool],
                 error: type[HandoutsError] = HandoutsError) -> int:
-    """Remove the records matching *drop*; return how many were removed."""
+    """Remove the records matching *drop* (the file, if none is left); return how many
+    were removed."""
     if not path.is_file():
         return 0
     with locked(path, error):
         rows = read_jsonl(path, error)
         kept = [r for r in rows if not drop(r)]
-        if len(kept) != len(rows):
+        if not kept:  # no record left: as before the first one
+            path.unlink()
+        elif len(kept) != len(rows):
             write_jsonl(path, kept)
         return len(rows) - len(kept)
 
