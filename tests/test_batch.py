@@ -52,7 +52,9 @@ def tricky_workbook(tmp_path: Path) -> Path:
         "client_id = session.profile.client_id\n"
         "if client_id == 'b-fail':\n    raise ValueError('this client breaks a cell')\n"
         "if client_id == 'b-hang':\n    time.sleep(600)\n"
-        "if client_id == 'b-die':\n    os._exit(3)\n"))
+        "if client_id == 'b-die':\n    os._exit(3)\n"
+        "if client_id == 'b-kill':  # the worker, not this child; then carry on\n"
+        "    import signal\n    os.kill(os.getppid(), signal.SIGKILL)\n    time.sleep(4)\n"))
     path = tmp_path / "tricky" / "connection.ipynb"  # same name: same output file names
     path.parent.mkdir()
     nbformat.write(nb, path)

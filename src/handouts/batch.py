@@ -13,10 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .errors import BatchError
-from .files import private_dir, remove_stale_temps, write_hint
-from .plan import Job, plan, read_manifest, task_for, write_manifest
+from .errors import BatchError, BuildError, HandoutsError
+from .files import private_dir, real_client_folder, remove_stale_temps, write_hint
+from .plan import Job, plan, task_for
 from .pool import Done, Task, run_tasks
+from .records import MANIFEST, read_manifest, update_manifest
 from .report import BatchResult, Outcome, print_summary, with_progress
 from .resources import examples_dir
 
@@ -54,14 +55,22 @@ def run(
                     for job in planned for line in job.notes]
     by_key: dict[str, Job] = {}
     todo: list[Task] = []
+
+    def report(outcome: Outcome) -> None:
+        result.outcomes.append(outcome)
+        if progress:
+            progress(outcome, result, len(planned))
+
     for job in planned:
         entry = manifest.get(job.key, {})
+        try:  # a client whose folder is a link fails alone; the others are built
+            real_client_folder(output_dir, job.pdf, f"client {job.profile.client_id}")
+        except BuildError as exc:
+            report(Outcome(job.row, job.profile.client_id, "failed", 0.0, str(exc)))
+            continue
         if not force and entry.get("digest") == job.digest and job.pdf.is_file():
-            outcome = Outcome(job.row, job.profile.client_id, "skipped", 0.0,
-                              "up to date", str(job.pdf))
-            result.outcomes.append(outcome)
-            if progress:
-                progress(outcome, result, len(planned))
+            report(Outcome(job.row, job.profile.client_id, "skipped", 0.0, "up to date",
+                           str(job.pdf)))
         else:
             by_key[job.key] = job
             todo.append(task_for(job, output_dir, workbook, record))
@@ -72,15 +81,24 @@ def run(
         outcome = Outcome(job.row, job.profile.client_id, status, round(finished.seconds, 3),
                           finished.message, str(job.pdf) if finished.ok else "",
                           round(finished.rss_mb, 1))
-        result.outcomes.append(outcome)
-        if finished.ok:
-            manifest[job.key] = {"digest": job.digest, "seconds": outcome.seconds,
-                                 "pdf": str(job.pdf.relative_to(output_dir))}
-        else:
-            manifest.pop(job.key, None)
-        write_manifest(output_dir, manifest)  # after every client: a rerun resumes here
-        if progress:
-            progress(outcome, result, len(planned))
+        entry = {"digest": job.digest, "seconds": outcome.seconds, "history": job.history,
+                 "pdf": str(job.pdf.relative_to(output_dir))}
+
+        def change(clients: dict) -> None:
+            if finished.ok:
+                clients[job.key] = entry
+            else:
+                clients.pop(job.key, None)
+
+        try:  # after every client, only its own entry: a rerun resumes here
+            update_manifest(output_dir, change)
+        except OSError as exc:  # a full disk: this client is rebuilt next time
+            outcome.status, outcome.pdf = "failed", ""
+            outcome.message = (f"{output_dir / MANIFEST}: cannot update: {exc.strerror}; "
+                               f"{write_hint(exc)}")
+        except HandoutsError as exc:
+            outcome.status, outcome.pdf, outcome.message = "failed", "", str(exc)
+        report(outcome)
 
     run_tasks(todo, done, workers=jobs, timeout=timeout)
     result.outcomes.sort(key=lambda o: o.row)

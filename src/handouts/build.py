@@ -11,12 +11,12 @@ from pydantic import SecretStr
 
 from .assemble import Packet, plan_packets, plan_report
 from .errors import BuildError, HandoutsError
-from .files import Keep, cannot_write, output_paths, private_dir, temp_path
-from .harvest import ISSUED
+from .files import Keep, cannot_write, output_paths, private_dir, real_client_folder, temp_path
 from .pdf import PASSWORD_ENV
 from .plan import Job, task_for
-from .pool import Done, one_line, run_tasks
+from .pool import Done, one_line, run_tasks, undo
 from .profile import Profile, load_profile, to_parameters
+from .records import build_lock, issued_ids
 from .resources import workbook_path
 
 DEFAULT_WORKBOOK = "connection"
@@ -81,13 +81,16 @@ def build_packets(
     paths = [output_paths(output_dir, edition, workbook) for edition in editions]
     where = f"client {profile.client_id}"
     try:
-        private_dir(paths[0][0].parent)
+        private_dir(real_client_folder(output_dir, paths[0][0], where))
     except OSError as exc:
         raise cannot_write(paths[0][0].parent, exc, where) from None
     for edition, (pdf_path, record_path) in zip(editions, paths, strict=True):
         job = Job(0, edition, edition.client_id, "", pdf_path, record_path)
         if kernel:
-            _build_in_kernel(job, output_dir, workbook, record, timeout, where)
+            try:
+                _build_in_kernel(job, output_dir, workbook, record, timeout, where)
+            except OSError as exc:  # a read-only client folder, a full disk
+                raise cannot_write(pdf_path.parent, exc, where) from None
             continue
         done: list[Done] = []
         run_tasks([task_for(job, output_dir, workbook, record)], done.append, workers=1,
@@ -126,7 +129,9 @@ def _build_in_kernel(job: Job, output_dir: Path, workbook: str, record: bool,
     secret = profile.password.get_secret_value()
     before = os.environ.get(PASSWORD_ENV)
     field = f"{Path(workbook).stem}.ipynb"
-    with Keep(job.pdf, job.pdf.parent / ISSUED) as kept:
+    folder = job.pdf.parent
+    with build_lock(folder, BuildError, timeout), Keep(job.pdf) as kept:
+        issued = issued_ids(folder)
         try:
             if secret:
                 os.environ[PASSWORD_ENV] = secret  # the kernel inherits it; never recorded
@@ -140,14 +145,14 @@ def _build_in_kernel(job: Job, output_dir: Path, workbook: str, record: bool,
             if record:
                 os.replace(tmp, job.notebook)
         except PapermillExecutionError as exc:
-            kept.restore()
+            undo(kept, folder, job.pdf, issued)
             raise BuildError(f"the workbook failed: {one_line(exc)}", file=where,
                              field=field) from None
         except HandoutsError:
-            kept.restore()
+            undo(kept, folder, job.pdf, issued)
             raise
         except Exception as exc:  # noqa: BLE001 - kernel death, timeouts, I/O: one clear line
-            kept.restore()
+            undo(kept, folder, job.pdf, issued)
             raise BuildError(f"the workbook could not run: {type(exc).__name__}: {exc}",
                              file=where, field=field) from None
         finally:
@@ -156,3 +161,4 @@ def _build_in_kernel(job: Job, output_dir: Path, workbook: str, record: bool,
                 os.environ.pop(PASSWORD_ENV, None)
             else:
                 os.environ[PASSWORD_ENV] = before
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -129,6 +130,9 @@ def batch(roster: Path, jobs: int, output_dir: Path, force: bool, workbook: str,
                                workbook=workbook, record=not no_record, timeout=timeout,
                                password=_password(password_env, ask_password))
     print_summary(result)
+    for failed in result.failed:  # one line each, whatever the table's width
+        click.echo(f"failed: row {failed.row}: client {failed.client_id}: {failed.message}",
+                   err=True)
     if result.failed:
         raise SystemExit(1)
 
@@ -363,11 +367,22 @@ def forget(client_id: str, output_dir: Path, yes: bool) -> None:
     if not yes:
         click.confirm(f"Remove {folder} and its {count} file(s) for good?", abort=True,
                       err=True)
-    click.echo(f"removed {run_forget(output_dir, client_id)}")
+    for line in run_forget(output_dir, client_id):
+        click.echo(line)
+
+
+class _Notes(logging.Handler):
+    """Print handouts' notes (a folder made private, ...) as one line on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"note: {record.getMessage()}", err=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI with *argv*; return the exit status instead of raising SystemExit."""
+    notes = logging.getLogger("handouts")
+    if not any(isinstance(h, _Notes) for h in notes.handlers):
+        notes.addHandler(_Notes())
     try:
         cli.main(args=argv, prog_name="handouts", standalone_mode=False)
     except HandoutsError as exc:

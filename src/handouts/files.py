@@ -8,13 +8,16 @@ id, so cleaning up after a killed build never touches another process's files.
 from __future__ import annotations
 
 import errno
+import logging
 import os
+import stat
 import tempfile
 from pathlib import Path
 
-from .errors import BuildError
+from .errors import BuildError, HandoutsError
 
 TEMP_PREFIX = ".tmp-"
+log = logging.getLogger("handouts")
 
 
 def private_dir(path: str | Path) -> Path:
@@ -130,11 +133,11 @@ def output_paths(output_dir: str | Path, profile, workbook: str | Path) -> tuple
 class Keep:
     """Keep files' previous versions while a build runs; put them back if the build fails.
 
-    *path* is the PDF; *also* are files the build updates beside it (the record of what
-    was issued). Each file stays in place during the build (a hard link holds the previous
-    version), so a build killed at any moment leaves the previous file or the new, whole
-    one. A build that fails leaves no new file: :meth:`restore` brings back each previous
-    version, or removes a new file where there was none.
+    *path* is the PDF; *also* are files the build updates beside it. Each file stays in
+    place during the build (a hard link holds the previous version), so a build killed
+    at any moment leaves the previous file or the new, whole one. A build that fails
+    leaves no new file: :meth:`restore` brings back each previous version, or removes a
+    new file where there was none.
     """
 
     def __init__(self, path: Path, *also: Path) -> None:
@@ -183,3 +186,67 @@ def cannot_write(folder: Path, exc: OSError, where: str) -> BuildError:
     """Return the one-line error for an output folder that cannot be written."""
     return BuildError(f"cannot create {folder}: {exc.strerror}; {write_hint(exc)}",
                       file=where, field="output")
+
+
+def refuse_links(root: Path, path: Path, error: type[HandoutsError] = BuildError,
+                 where: str | None = None) -> Path:
+    """Return *path* if no part of it below *root* is a symbolic link; raise otherwise.
+
+    Client data goes only into real folders under the output folder: a link there could
+    send a client's handouts and records anywhere. *root* itself is taken as resolved.
+    """
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        raise error("is outside the output folder", file=path, field=where) from None
+    current = root
+    for part in parts:
+        current = current / part
+        if current.is_symlink():
+            raise error(f"is a symbolic link; handouts reads and writes client files only "
+                        f"in real folders under {root}: replace the link with a folder",
+                        file=current, field=where)
+    return path
+
+
+def real_client_folder(output_dir: str | Path, pdf: Path, where: str = "client folder"
+                       ) -> Path:
+    """Refuse a client folder (the folder of *pdf*) that is a link; tighten a loose one."""
+    root = Path(output_dir).expanduser().resolve()
+    return tighten(refuse_links(root, pdf.parent, BuildError, where))
+
+
+def refuse_link(path: Path, field: str, file: object | None = None,
+                error: type[HandoutsError] = BuildError) -> Path:
+    """Return *path* if it (and, for a folder, nothing in it) is not a symbolic link."""
+    links = [path] if path.is_symlink() else []
+    if not links and path.is_dir():
+        links = [p for p in sorted(path.rglob("*")) if p.is_symlink()][:1]
+    if links:
+        raise error(f"{links[0]} is a symbolic link; give the real file or folder",
+                    file=file, field=field)
+    return path
+
+
+def tighten(folder: Path) -> Path:
+    """Make an existing client *folder* 0700 and its files 0600; say so once if needed."""
+    changed = []
+    try:
+        st = folder.lstat()
+        if stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) != 0o700:
+            os.chmod(folder, 0o700)
+            changed.append(f"the folder (was {stat.S_IMODE(st.st_mode):04o})")
+        loose = 0
+        for entry in os.scandir(folder):
+            mode = entry.stat(follow_symlinks=False).st_mode
+            if stat.S_ISREG(mode) and stat.S_IMODE(mode) & 0o077:
+                os.chmod(entry.path, 0o600)
+                loose += 1
+        if loose:
+            changed.append(f"{loose} file(s) others could read")
+    except OSError:
+        return folder  # what cannot be changed is reported by the write that needs it
+    if changed:
+        log.warning("tightened %s to owner-only (folder 0700, files 0600): %s", folder,
+                    " and ".join(changed))
+    return folder

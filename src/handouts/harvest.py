@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import HarvestError
-from .files import atomic_write, private_dir
+from . import records
+from .errors import BuildError, HarvestError
+from .files import refuse_links, remove_stale_temps, tighten
 from .filled import MAX_VALUE, read_form
+from .records import HISTORY, ISSUED, MANIFEST, append_once, update_failed, update_manifest
 
-ISSUED = ".issued.jsonl"
-HISTORY = "history.jsonl"
 HISTORY_SCHEMA = 1
 
 _MARKER = re.compile(r"handouts-form-schema-(\d+)\s+handouts-id-([0-9a-f]{20})")
@@ -47,29 +47,14 @@ class Harvested:
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Return the records of a JSON Lines file ([] when it does not exist)."""
-    if not path.is_file():
-        return []
-    try:
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-                if line.strip()]
-    except (OSError, ValueError) as exc:
-        raise HarvestError(f"cannot read: {exc}", file=path) from None
-
-
-def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Write *rows* as JSON Lines, atomically and private (0600)."""
-    text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
-    atomic_write(path, text.encode("utf-8"))
+    return records.read_jsonl(path, HarvestError)
 
 
 def record_issued(handout, pdf_path: str | Path) -> None:
     """Remember which worksheets the handout at *pdf_path* holds, under its form id."""
     folder = Path(pdf_path).parent
     profile = handout.profile
-    issued = read_jsonl(folder / ISSUED)
-    if any(r.get("handout") == handout.form_id for r in issued):
-        return
-    issued.append({
+    row = {
         "handout": handout.form_id,
         "client_id": profile.client_id,
         "session_date": profile.session_date.isoformat(),
@@ -84,8 +69,12 @@ def record_issued(handout, pdf_path: str | Path) -> None:
                      "extras": [{"title": e.title, "items": list(e.items),
                                  "choices": list(e.choices)} for e in w.extras if e.choices]}
                     for w in handout.worksheets],
-    })
-    write_jsonl(folder / ISSUED, issued)
+    }
+    try:
+        append_once(folder / ISSUED, row, lambda r: r.get("handout") == handout.form_id)
+    except OSError as exc:  # a read-only folder, a full disk: one line, in every door
+        raise update_failed(folder / ISSUED, exc, f"client {profile.client_id}",
+                            BuildError) from None
 
 
 def _marker(keywords: str, path: Path) -> str:
@@ -176,21 +165,24 @@ def harvest_file(path: str | Path, output_dir: str | Path = "output",
     handout_id = _marker(form.keywords, path)
     folder, issue = _find_issue(output_dir, handout_id, path)
     answers = _answers(form.fields, issue, path)
+    refuse_links(output_dir, folder, HarvestError, f"client {issue['client_id']}")
+    tighten(folder)
     digest = hashlib.sha256(json.dumps(answers, sort_keys=True).encode()).hexdigest()
-    history_path = folder / HISTORY
-    history = read_jsonl(history_path)
     client = issue["client_id"]
-    if any(r.get("handout") == handout_id and r.get("answers_sha256") == digest
-           for r in history):
-        return Harvested(path, "unchanged", client, "already in the history")
-    history.append({
+    row = {
         "schema": HISTORY_SCHEMA, "handout": handout_id,
         "session_date": issue["session_date"], "language": issue["language"],
         "harvested_on": dt.date.today().isoformat(), "answers_sha256": digest,
         "answers": answers,
-    })
-    private_dir(folder)
-    write_jsonl(history_path, history)
+    }
+    history = folder / HISTORY
+    try:  # under the history's lock: a copy harvested at the same moment is seen here
+        added = append_once(history, row, lambda r: r.get("handout") == handout_id
+                            and r.get("answers_sha256") == digest, HarvestError)
+    except OSError as exc:
+        raise update_failed(history, exc, f"client {client}", HarvestError) from None
+    if not added:
+        return Harvested(path, "unchanged", client, "already in the history")
     partners = sorted({a["partner"] for a in answers})
     who = ", ".join(f"partner {k}" for k in partners) or "no answers filled in"
     return Harvested(path, "added", client, who)
@@ -209,11 +201,12 @@ def harvest(paths, output_dir: str | Path = "output",
 
 
 def client_folder(output_dir: str | Path, client_id: str) -> Path:
-    """Return ``<output>/<client_id>``, refusing anything that is not a plain slug."""
+    """Return ``<output>/<client_id>``, refusing anything that is not a plain slug or is
+    a symbolic link."""
     if not re.fullmatch(r"[a-z0-9]+(?:[-_][a-z0-9]+)*", client_id or ""):
         raise HarvestError(f"{client_id!r} is not a client id", field="client_id")
     root = Path(output_dir).expanduser().resolve()
-    return root / client_id
+    return refuse_links(root, root / client_id, HarvestError, f"client {client_id}")
 
 
 def load_history(output_dir: str | Path, client_id: str) -> tuple[list[dict], list[dict]]:
@@ -227,18 +220,49 @@ def load_history(output_dir: str | Path, client_id: str) -> tuple[list[dict], li
     return issued, history
 
 
-def forget(output_dir: str | Path, client_id: str) -> Path:
-    """Remove a client's folder (handouts, records, history) and manifest entry."""
-    from .plan import read_manifest, write_manifest
+def forget(output_dir: str | Path, client_id: str) -> list[str]:
+    """Remove every trace of a client: its folder (handouts, record notebooks, issued
+    record, history), its manifest entries and killed runs' temp files that may name it.
 
+    Return one line per record saying what was removed.
+    """
     folder = client_folder(output_dir, client_id)
     if not folder.is_dir():
         raise HarvestError("no such client in the output folder", file=folder,
                            field="client_id")
-    shutil.rmtree(folder)
     root = folder.parent
-    clients = read_manifest(root)
-    if client_id in clients:
-        del clients[client_id]
-        write_manifest(root, clients)
-    return folder
+    files = [p for p in folder.rglob("*") if p.is_file() or p.is_symlink()]
+    issued, history = len(read_jsonl(folder / ISSUED)), len(read_jsonl(folder / HISTORY))
+    pdfs = sum(p.suffix == ".pdf" for p in files)
+    notebooks = sum(p.suffix == ".ipynb" for p in files)
+
+    def names_client(key: str, entry: object) -> bool:
+        pdf = entry.get("pdf", "") if isinstance(entry, dict) else ""
+        return (key == client_id or key.startswith(f"{client_id}/")
+                or str(pdf).startswith(f"{client_id}/"))
+
+    def drop(clients: dict) -> list[str]:
+        gone = sorted(k for k, v in clients.items() if names_client(k, v))
+        for key in gone:
+            del clients[key]
+        return gone
+
+    try:
+        shutil.rmtree(folder)
+        gone = update_manifest(root, drop)
+        temps = len(list(root.glob(".tmp-*")))
+        remove_stale_temps(root)  # a killed batch's manifest copy names every client
+        temps -= len(list(root.glob(".tmp-*")))
+    except OSError as exc:
+        raise HarvestError(f"could not remove everything: {exc.strerror}; make it "
+                           "writable and run forget again", file=exc.filename or folder,
+                           field=f"client {client_id}") from None
+    lines = [f"{folder}: removed the folder: {pdfs} handout(s), {notebooks} record "
+             f"notebook(s), {len(files) - pdfs - notebooks} other file(s)",
+             f"{folder / ISSUED}: removed {issued} issued handout record(s)",
+             f"{folder / HISTORY}: removed {history} harvested row(s)",
+             f"{root / MANIFEST}: removed {len(gone)} entr{'y' if len(gone) == 1 else 'ies'}"
+             + (f" ({', '.join(gone)})" if gone else "")]
+    if temps:
+        lines.append(f"{root}: removed {temps} temp file(s) left by killed runs")
+    return lines

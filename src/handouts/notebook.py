@@ -28,7 +28,7 @@ from .errors import (
     ProfileError,
     install_one_line_errors,
 )
-from .files import atomic_write, output_paths
+from .files import atomic_write, output_paths, real_client_folder
 from .pdf import PASSWORD_ENV, write_handout
 from .preview import in_front_end, preview
 from .profile import PARAMETERS, PRACTICE_FIELDS, OwnSection, Profile, inherit_practice, validate
@@ -98,6 +98,7 @@ class Session:
         paths = []
         for packet in planned:
             pdf_path, _ = output_paths(self.output_dir, packet.profile, self.workbook)
+            real_client_folder(self.output_dir, pdf_path)
             # Someone editing the workbook builds again and again: keep unchanged parts'
             # layout.
             paths.append(write_handout(packet.handout, pdf_path, template=template,
@@ -394,6 +395,7 @@ def preview_module(module: Module, practice_library: str | Path | None = None,
         "language": module.language, LIST_OF_KIND[module.kind]: [module.id],
     })
     pdf_path, _ = output_paths(output_dir, profile, module.id)
+    real_client_folder(output_dir, pdf_path)
     return write_handout(assemble(profile, library), pdf_path, reuse_layout=in_front_end())
 
 

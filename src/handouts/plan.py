@@ -9,26 +9,24 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pydantic import SecretStr
 
 from .assemble import plan_packets, plan_report
 from .errors import BatchError, HandoutsError, ProfileError
-from .files import atomic_write, output_paths, private_dir
+from .files import atomic_write, output_paths, private_dir, write_hint
 from .pool import Task
 from .profile import Profile, to_parameters, validate
 from .progress import since_last_time
+from .records import HISTORY, fingerprint
 from .renderkey import render_key
 from .resources import workbook_path
 from .roster import ROSTER_COLUMNS, read_roster, row_params
 from .untrusted import shown_key
 
-MANIFEST = "manifest.json"
 SECRET = ".manifest-key"  # noqa: S105 - the file that holds the key
 
 
@@ -43,6 +41,7 @@ class Job:
     pdf: Path
     notebook: Path
     notes: tuple[str, ...] = ()  # what the flags left out or brought in, for the summary
+    history: str = ""  # SHA-256 of the history.jsonl a 'since last time' page is drawn from
 
 
 def folder_key(output_dir: Path) -> bytes:
@@ -123,28 +122,20 @@ def plan(roster: str | Path, output_dir: str | Path = "output",
     if problems:
         raise BatchError(f"{len(problems)} problem(s) in the roster; nothing was built:\n"
                          + "\n".join(problems))
-    secret = folder_key(Path(output_dir).expanduser().resolve())
+    root = Path(output_dir).expanduser().resolve()
+    try:
+        secret = folder_key(root)
+    except OSError as exc:
+        raise BatchError(f"cannot write {root / SECRET}: {exc.strerror}; "
+                         f"{write_hint(exc)}", file=roster) from None
     for job in jobs:
         since = (since_last_time(job.pdf.parent, job.profile.session_date.isoformat())
                  if job.profile.since_last_time else None)
         job.digest = input_digest(job.profile, notebook, record, secret, since)
+        if job.profile.since_last_time:  # its pages are drawn from the client's history
+            job.history = fingerprint(job.pdf.parent / HISTORY)
+            job.digest = hashlib.sha256(f"{job.digest} {job.history}".encode()).hexdigest()
     return jobs
-
-
-def read_manifest(output_dir: Path) -> dict[str, Any]:
-    """Return the manifest of earlier runs (empty when there is none or it is unreadable)."""
-    try:
-        data = json.loads((output_dir / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    clients = data.get("clients") if isinstance(data, dict) else None
-    return clients if isinstance(clients, dict) else {}
-
-
-def write_manifest(output_dir: Path, clients: dict[str, Any]) -> None:
-    """Write the manifest atomically."""
-    body = json.dumps({"version": 1, "clients": clients}, indent=1, sort_keys=True)
-    atomic_write(output_dir / MANIFEST, body.encode("utf-8"))
 
 
 def task_for(job: Job, output_dir: Path, workbook: str, record: bool) -> Task:

@@ -10,11 +10,8 @@ client that runs past its time limit is killed by pid; its worker carries on.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
-import select
-import signal
 import sys
 import threading
 import time
@@ -24,11 +21,12 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from .files import Keep, private_dir, remove_stale_temps, temp_path, write_hint
-from .harvest import ISSUED
-from .pdf import PASSWORD_ENV
+from .files import private_dir, remove_stale_temps, write_hint
+from .fork import MEMORY_LIMIT_MB, one_line, papermill_run, run_forked, undo
 
-MEMORY_LIMIT_MB = 2048  # address space per client; a client that needs more fails alone
+__all__ = ["MEMORY_LIMIT_MB", "Done", "Task", "one_line", "papermill_run", "run_tasks",
+           "undo"]
+
 # Variables a client's workbook must not see: a batch started from JupyterLab must not
 # behave like a front end (pickers, full-size previews) for every client.
 _FRONT_END_VARS = ("JPY_SESSION_NAME", "JPY_PARENT_PID", "HANDOUTS_FRONT_END",
@@ -59,16 +57,6 @@ class Done:
     seconds: float
     message: str = ""
     rss_mb: float = 0.0
-
-
-def one_line(exc: BaseException) -> str:
-    """Describe a failed run in one line: the cell's error, or the exception."""
-    ename = getattr(exc, "ename", None)
-    if ename == "MemoryError" or isinstance(exc, MemoryError):
-        return f"ran out of memory (limit {MEMORY_LIMIT_MB} MB per client); check the inputs"
-    evalue = getattr(exc, "evalue", None)
-    text = f"{ename}: {evalue}" if ename else f"{type(exc).__name__}: {exc}"
-    return " ".join(text.split())[:300]
 
 
 # -- inside a worker ------------------------------------------------------------------
@@ -115,7 +103,7 @@ def _worker(conn: Connection, warm: bool, settings: dict[str, Any] | None = None
             return
         if task is None:
             return
-        conn.send(_run_forked(task))
+        conn.send(run_forked(task))
 
 
 # Practice-wide settings a worker warms up with: they shape the stylesheet, the logo and
@@ -176,117 +164,6 @@ def _run_warm_up(settings: dict[str, Any]) -> None:
         os.environ.clear()
         os.environ.update(environ)
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _run_forked(task: Task) -> dict[str, Any]:
-    """Run *task* in a child of this worker; kill it by pid when its time is up."""
-    import resource
-
-    start = time.monotonic()
-    folder = task.pdf.parent
-    private_dir(folder)
-    with Keep(task.pdf, task.pdf.parent / ISSUED) as kept:
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: one client, then exit
-            os.close(read_end)
-            _child(task, write_end)
-        os.close(write_end)
-        reply, timed_out = _await_child(read_end, task.timeout)
-        if timed_out:
-            os.kill(pid, signal.SIGKILL)
-        _, status, usage = os.wait4(pid, 0)
-        os.close(read_end)
-        remove_stale_temps(folder, pid)
-        seconds = time.monotonic() - start
-        if timed_out:
-            reply = {"ok": False, "message": f"timed out after {seconds:.0f} s; the client "
-                                             "was stopped"}
-        elif reply is None:
-            code = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
-                    else f"exit code {os.waitstatus_to_exitcode(status)}")
-            reply = {"ok": False, "message": f"the workbook process stopped ({code}); "
-                                             "check memory and the workbook"}
-        elif reply["ok"] and not kept.changed():
-            reply = {"ok": False, "message": "the workbook ran but wrote no PDF"}
-        if not reply["ok"]:
-            kept.restore()  # a failed build leaves no new PDF
-    reply["seconds"] = seconds
-    reply["rss_mb"] = usage.ru_maxrss / 1024
-    reply["worker_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return reply
-
-
-def _await_child(fd: int, timeout: float) -> tuple[dict[str, Any] | None, bool]:
-    """Read the child's reply until it closes the pipe or *timeout* seconds pass."""
-    deadline = time.monotonic() + timeout
-    chunks = []
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return None, True
-        ready, _, _ = select.select([fd], [], [], left)
-        if not ready:
-            continue
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    try:
-        return json.loads(b"".join(chunks)), False
-    except ValueError:
-        return None, False
-
-
-def _child(task: Task, fd: int) -> None:
-    """Run one client's workbook and report on *fd*; never returns."""
-    code = 0
-    try:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        # One client, then exit: cycles left for the collector cost memory only until
-        # then, and collecting them cost a tenth of a render (the address-space limit
-        # below still bounds a runaway workbook).
-        import gc
-
-        gc.disable()
-        import resource
-
-        limit = MEMORY_LIMIT_MB * 1024 * 1024
-        try:
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        except (ValueError, OSError):  # a lower hard limit is already set: keep it
-            pass
-        reply = _execute(task)
-    except BaseException as exc:  # noqa: BLE001 - reported for this client alone
-        reply = {"ok": False, "message": one_line(exc)}
-    try:
-        os.write(fd, json.dumps(reply).encode()[:60000])
-    except BaseException:  # noqa: BLE001 - nothing left to tell
-        code = 1
-    os._exit(code)
-
-
-def papermill_run(workbook: Path, output: Path, parameters: dict[str, Any]) -> None:
-    """Run *workbook* with *parameters* in this process (the ``handouts`` engine)."""
-    import papermill
-
-    papermill.execute_notebook(str(workbook), str(output), parameters=parameters,
-                               engine_name="handouts", progress_bar=False,
-                               log_output=False)
-
-
-def _execute(task: Task) -> dict[str, Any]:
-    os.environ.pop(PASSWORD_ENV, None)
-    if task.password:
-        os.environ[PASSWORD_ENV] = task.password  # this child only
-    tmp = temp_path(task.notebook.parent, ".ipynb")
-    try:
-        papermill_run(task.workbook, tmp, task.parameters)
-        if task.record:
-            os.replace(tmp, task.notebook)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return {"ok": True, "message": ""}
 
 
 # -- in the parent --------------------------------------------------------------------

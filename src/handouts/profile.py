@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -22,6 +23,7 @@ from pydantic import (
 )
 
 from .errors import ProfileError
+from .files import refuse_link
 from .untrusted import (
     MAX_LOGO_BYTES,
     check_file,
@@ -339,8 +341,8 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     for key in _PATH_FIELDS:
         value = data.get(key)
         if isinstance(value, str) and value:
-            path = Path(value).expanduser()
-            data[key] = str(path if path.is_absolute() else (base / path).resolve())
+            path = Path(value).expanduser()  # absolute, links kept: validate refuses them
+            data[key] = str(path if path.is_absolute() else os.path.abspath(base / path))
     logo = data.get("practice_logo")
     if isinstance(logo, str) and logo and Path(logo).exists():  # missing: the renderer says
         check_file(logo, MAX_LOGO_BYTES, ProfileError, "logo file", field="practice_logo")
@@ -348,7 +350,7 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
 
 def read_practice(path: Path) -> dict[str, Any]:
     """Read a practice settings file; return its fields with paths made absolute."""
-    data = read_yaml(path)
+    data = read_yaml(refuse_link(path, "practice", error=ProfileError))
     for key in data:
         if key not in PRACTICE_FIELDS:
             named = shown_key(key)
@@ -403,6 +405,9 @@ def validate(params: dict[str, Any], file: object | None = None) -> Profile:
             data[key] = _coerce_bool(data[key], key, file)
     for key in STRING_FIELDS:
         _keep_text(data.get(key), key, file)
+    for key in _PATH_FIELDS:  # a link could bring any file on the machine into a handout
+        if isinstance(data.get(key), str) and data[key]:
+            refuse_link(Path(data[key]).expanduser(), key, file, ProfileError)
     if isinstance(data.get("partners"), (list, tuple)):
         data["partners"] = [
             {"name": p} if isinstance(p, str) else p for p in data["partners"]

@@ -6,9 +6,13 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from .files import atomic_write
+from .errors import HarvestError
+from .files import atomic_write, write_hint
 from .harvest import HISTORY, ISSUED, load_history, read_jsonl
 from .untrusted import plain
+
+MISSING_MATPLOTLIB = ("the practice chart needs matplotlib, which is not installed: "
+                      "pip install 'handouts[lab]'")
 
 
 @dataclass(frozen=True)
@@ -79,12 +83,20 @@ def tables(issued: list[dict], rows: list[Practice], answers: list[tuple]
 def save_chart(rows: list[Practice], path: str | Path, names: list[str] | None = None) -> Path:
     """Draw practice days per ritual per week (one bar per partner) to PNG, SVG or PDF."""
     path = Path(path)
-    return atomic_write(path, chart_bytes(rows, path.suffix.lstrip(".") or "png", names))
+    data = chart_bytes(rows, path.suffix.lstrip(".") or "png", names)
+    try:
+        return atomic_write(path, data)
+    except OSError as exc:
+        raise HarvestError(f"cannot write the chart: {exc.strerror}; {write_hint(exc)}",
+                           file=path, field="--chart") from None
 
 
 def chart_bytes(rows: list[Practice], fmt: str = "png", names: list[str] | None = None) -> bytes:
     """Return the practice chart as *fmt* (png, svg or pdf) bytes."""
-    import matplotlib
+    try:  # an optional extra: the base install reads and prints progress without it
+        import matplotlib
+    except ImportError:
+        raise HarvestError(MISSING_MATPLOTLIB) from None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -136,8 +148,12 @@ def report_html(output_dir: str | Path, client_id: str, names: list[str] | None 
         return names[k - 1] if names and k <= len(names) else f"partner {k}"
 
     parts = [f"<h3 style='margin:8px 0'>Progress of {html.escape(client_id)}</h3>"]
-    if rows:
-        png = base64.b64encode(chart_bytes(rows, "png", names)).decode()
+    try:
+        png = base64.b64encode(chart_bytes(rows, "png", names)).decode() if rows else ""
+    except HarvestError as exc:  # matplotlib missing: the tables still show
+        parts.append(f"<p>{html.escape(str(exc))}</p>")
+        png = ""
+    if png:
         parts.append(f"<img alt='practice days per ritual per week' style='max-width:100%' "
                      f"src='data:image/png;base64,{png}'>")
     for title, columns, body in tables(issued, rows, answers):
