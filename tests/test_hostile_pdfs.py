@@ -115,7 +115,9 @@ def test_a_pdf_that_expands_to_a_gigabyte_is_refused_with_little_memory(
         f"failed: {bomb}: {NOT_OURS} (it expands to more than 64 MB when read, far more "
         "than a handout)"]
     assert "added:" in done.stdout  # the good copy was still read
-    assert report["peak_mb"] < 250, report  # neither process held the gigabyte
+    # neither process held the gigabyte (the old reader peaked at 1070 MB; this one at
+    # 200-310 MB, the interpreter, pikepdf and a few inflate buffers, with the suite beside it)
+    assert report["peak_mb"] < 500, report
 
 
 def test_an_upload_that_expands_to_a_gigabyte_is_refused_in_the_progress_view(out,

@@ -82,7 +82,7 @@ def test_fear_or_coercion_builds_one_discreet_safety_packet_per_partner(
             assert line in text, line
         assert "Reproductive coercion" in text and "Sexual coercion" in text
         # Contents lists the safety page.
-        contents = next(p for p in _pages(pdf) if "In this workbook" in p)
+        contents = next(p for p in _pages(pdf) if "In these notes" in p)
         assert "Your safety comes first" in contents
         # Discreet: neutral cover title, running header and metadata; no practice name.
         pages = _pages(pdf)
@@ -109,6 +109,7 @@ def test_a_module_listed_by_hand_that_a_flag_rules_out_stops_with_one_line(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "six-second-kiss" in err and "violence-or-fear" in err
+    assert err.endswith("remove the module") and "or the flag" not in err
     assert not (tmp_path / "out" / "c-7301").exists() or not list(
         (tmp_path / "out" / "c-7301").glob("*.pdf"))
 
@@ -363,3 +364,23 @@ def test_the_rules_hold_for_group_editions(client_dir, tmp_path, capsys):
     profile = _group(client_dir, topics=["connection"], flags=["coercion-concern"])
     pdfs, _ = _build(profile, tmp_path / "out2", capsys)
     assert [p.name for p in pdfs] == [f"2026-12-01-notes-partner-{n}.pdf" for n in (1, 2, 3)]
+
+
+def test_fear_with_unassessed_pain_builds_the_safety_packets_with_the_medical_check(
+        client_dir, tmp_path, capsys):
+    profile = _couple(client_dir, ["violence-or-fear", "unassessed-pain"])
+    pdfs, said = _build(profile, tmp_path / "out", capsys)
+    assert len(pdfs) == 2
+    text = normalise(pdf_text(pdfs[0]))
+    assert "A safety plan of your own" in text and "First, a medical check" in text
+    assert "after sex you did not want" in text
+    assert "see each partner alone and assess danger" in said
+
+
+@pytest.mark.parametrize(("flag", "added"), [("trauma-flooding", "trauma-and-intimacy"),
+                                             ("affair-crisis", "after-an-affair")])
+def test_a_flag_brings_in_the_page_for_its_stage(flag, added, client_dir, tmp_path, capsys):
+    profile = _couple(client_dir, [flag], topics=["connection"])
+    pdfs, said = _build(profile, tmp_path / "out", capsys)
+    assert TITLES[added] in normalise(pdf_text(pdfs[0]))
+    assert f"added: {added} — " in said

@@ -102,9 +102,12 @@ def check_choices(profile: Profile, library: Library, file: object | None = None
                                    field=f"{list_name}[{index}]")
             clash = leave_reason(module_id, profile, library)
             if clash:
+                # A concern of fear or coercion is never the thing to remove.
+                remedy = ("remove the module" if individual_packets(profile, library)
+                          else "remove the module or the flag")
                 raise ProfileError(
                     f"{module_id!r} must not be used when {clash[0]!r} is noted "
-                    f"({clash[1].rstrip('.')}); remove the module or the flag",
+                    f"({clash[1].rstrip('.')}); {remedy}",
                     file=file, field=f"{list_name}[{index}]")
             audiences = library.modules[module_id].audiences
             if profile.reader not in audiences:

@@ -68,7 +68,9 @@ def dropped_for_packets(profile: Profile, library: Library) -> list[str]:
     """Return what the individual packets leave out of *profile*, one line each."""
     if not individual_packets(profile, library):
         return []
-    lines = []
+    lines = ["note: each partner gets the same safety packet, so no one is singled out; see "
+             "each partner alone and assess danger (the packet does not replace that), and "
+             "never hand out the .ipynb record beside a PDF"]
     if profile.note.strip():
         lines.append("left out: the note — each partner's packet is for one reader; the "
                      "note may name or address the other")
@@ -124,6 +126,11 @@ def route(profile: Profile, library: Library) -> tuple[Profile, tuple[Change, ..
                 continue
             name = LIST_OF_KIND[module.kind]
             if addition.module in lists[name] or addition.module in getattr(profile, name):
+                continue
+            why = leave_reason(addition.module, profile, library)
+            if why is not None:  # another flag rules it out: that flag wins
+                if addition.module not in {c.id for c in changes}:
+                    changes.append(Change(addition.module, why[1], why[0]))
                 continue
             lists[name].insert(0, addition.module)
             changes.append(Change(addition.module, " ".join(addition.reason.split()),
