@@ -34,8 +34,9 @@ def build(
 ) -> Path:
     """Execute *workbook* with papermill for one client profile; return the PDF path.
 
-    A profile with ``languages`` gets one PDF per language; the first one's path is
-    returned.
+    A profile with ``languages`` gets one PDF per language, and one under a flag that
+    gives each partner a packet of their own; the first one's path is returned
+    (:func:`build_packets` returns them all).
 
     The profile is validated and its choices checked before anything runs. By default
     the workbook runs in a fresh child of a worker process with the in-process engine;
