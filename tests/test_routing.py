@@ -81,6 +81,8 @@ def test_fear_or_coercion_builds_one_discreet_safety_packet_per_partner(
                      "rainn.org", "988"):
             assert line in text, line
         assert "Reproductive coercion" in text and "Sexual coercion" in text
+        # Its disclaimer is for one reader with no practices to do.
+        assert "About these notes" in text and "Every practice is optional" not in text
         # Contents lists the safety page.
         contents = next(p for p in _pages(pdf) if "In these notes" in p)
         assert "Your safety comes first" in contents
@@ -378,6 +380,7 @@ def test_fear_with_unassessed_pain_builds_the_safety_packets_with_the_medical_ch
 
 
 @pytest.mark.parametrize(("flag", "added"), [("trauma-flooding", "trauma-and-intimacy"),
+                                             ("trauma-flooding", "grounding-plan"),
                                              ("affair-crisis", "after-an-affair")])
 def test_a_flag_brings_in_the_page_for_its_stage(flag, added, client_dir, tmp_path, capsys):
     profile = _couple(client_dir, [flag], topics=["connection"])

@@ -163,6 +163,7 @@ def assemble(profile: Profile, library: Library, file: object | None = None) -> 
               if profile.reader in m.audiences}
     if alone:
         matter["safety"] = matter["safety-alone"]
+        matter["disclaimer"] = matter["disclaimer-alone"]
     references: list[str] = []
     for module in [*chosen["modules"], *chosen["rituals"], *chosen["scripts"]]:
         for key in module.sources:

@@ -32,7 +32,8 @@ from .untrusted import MAX_MODULE_BYTES, read_bounded
 
 KINDS = ("article", "worksheet", "script", "matter")
 LANGUAGES = ("en", "es")
-MATTER_IDS = ("how-to-use", "safety", "safety-alone", "disclaimer", "rituals-closing")
+MATTER_IDS = ("how-to-use", "safety", "safety-alone", "disclaimer", "disclaimer-alone",
+              "rituals-closing")
 AUDIENCES = ("couple", "individual", "group")
 MODES = ("fillable", "printed")
 # The profile list that holds each kind of module a therapist chooses.

@@ -105,14 +105,13 @@ DEFAULT_CRISIS_LINES: dict[str, tuple[CrisisLine, ...]] = {
     ),
     "es": (
         CrisisLine(label="988 Línea de Prevención del Suicidio y Crisis", number="988",
-                   text="Llama al 988 y marca el 2, o manda la palabra AYUDA por mensaje de "
-                        "texto al 988. En español, gratis y a cualquier hora.",
+                   text="Llama al 988 y marca el 2, o manda AYUDA por texto al 988. En "
+                        "español, a cualquier hora.",
                    chat="Chat en 988lineadevida.org."),
         CrisisLine(label="Línea Nacional contra la Violencia Doméstica",
                    number="800-799-7233",
-                   text="O manda la palabra START por mensaje de texto al 88788. Por teléfono "
-                        "y por chat te atienden en español. Gratis y confidencial, a "
-                        "cualquier hora.",
+                   text="O manda START por texto al 88788. En español por teléfono y por "
+                        "chat, gratis, a cualquier hora.",
                    chat="Chat en espanol.thehotline.org."),
         CrisisLine(label="RAINN, Línea de Ayuda Nacional de Abuso Sexual",
                    number="800-656-4673",
