@@ -305,7 +305,7 @@ def test_the_form_app_builds_the_packets_and_says_what_was_left_out(tmp_path):
 
 def test_the_docs_flag_table_is_the_library():
     page = (Path(__file__).parents[1] / "docs" / "flags.md").read_text(encoding="utf-8")
-    assert page.strip() == flag_table(LIBRARY).strip(), "run: handouts flags > docs/flags.md"
+    assert page.strip() == flag_table(LIBRARY).strip(), "run: python tools/make_docs.py"
 
 
 def test_a_discreet_cover_draws_no_mark_or_logo(client_dir):

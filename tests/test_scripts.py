@@ -166,14 +166,14 @@ def test_korean_text_is_marked_korean():
     """Hangul has one shape; the run is still marked ko for readers and PDF tagging.
 
     Pango does not apply the font's Korean forms to Han characters (hanja) even in a
-    lang="ko" run, so hanja keep the Chinese shapes; the README says so.
+    lang="ko" run, so hanja keep the Chinese shapes; docs/safety.md says so.
     """
     html = render_html(handout(partners=[{"name": "이해진 (李海珍)"}]))
     assert '<span lang="ko">이해진</span> (<span lang="ko">李海珍</span>)' in html
 
 
 def test_han_only_names_keep_the_traditional_chinese_shapes(tmp_path):
-    """Kanji-only text cannot be told from Chinese; README says so."""
+    """Kanji-only text cannot be told from Chinese; docs/safety.md says so."""
     cmap, _ = _cjk_glyphs()
     out = write_handout(handout(partners=[{"name": "海野"}]), tmp_path / "h.pdf")
     assert _cjk_glyph_ids(out)["海"] == {cmap[ord("海")]}

@@ -180,7 +180,7 @@ def caseload():
         new_markdown_cell("""\
 # Caseload
 
-Builds a handout for every client in a roster (CSV or YAML, see the README), in warm
+Builds a handout for every client in a roster (CSV or YAML, see docs/batch.md), in warm
 worker processes. Every row is checked before anything is built; clients whose inputs
 have not changed since the last run are skipped. The table at the end shows each
 client's outcome and time.

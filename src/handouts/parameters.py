@@ -1,6 +1,6 @@
 """The parameters, written out from the one schema (:class:`handouts.profile.Profile`).
 
-The workbooks' parameters cells, the README's parameter table and ``handouts
+The workbooks' parameters cells, the docs' parameter page and ``handouts
 parameters`` all come from here, so they cannot drift from what is validated.
 """
 
@@ -89,7 +89,7 @@ def parameters_cell(workbook: str) -> str:
 
 
 def table() -> str:
-    """Return the Markdown table of every parameter (for the README)."""
+    """Return the Markdown table of every parameter (for docs/parameters.md)."""
     rows = ["| parameter | type | help |", "|---|---|---|"]
     for name in (*Profile.model_fields, *WORKBOOK_FIELDS):
         kind = WORKBOOK_FIELDS[name][0] if name in WORKBOOK_FIELDS else _type_name(name)

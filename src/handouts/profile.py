@@ -133,7 +133,7 @@ class Profile(BaseModel):
     """The validated parameters of one handout.
 
     Each field's description is its help text: the workbooks' parameters cells, the
-    README's parameter table and the CLI help are generated from it.
+    docs' parameter page and the CLI help are generated from it.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
