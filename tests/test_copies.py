@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from helpers import normalise
+from helpers import fill_with_pypdf, normalise
 
 from handouts.cli import main
 
@@ -71,22 +71,13 @@ def test_per_partner_copies_are_one_pdf_each_with_their_name_and_own_fields(copi
     assert not fields[0] & fields[1]  # no answer can be read back as the other's
 
 
-def _fill(src: Path, dst: Path, values: dict[str, str]) -> Path:
-    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(src))
-    for page in writer.pages:
-        if "/Annots" in page:
-            writer.update_page_form_field_values(page, values, auto_regenerate=False)
-    writer.write(dst)
-    return dst
-
-
 def test_both_filled_copies_are_harvested_as_each_partners_and_progress_shows_both(
         copies, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "300")  # one table row a line
-    ana = _fill(copies[0], tmp_path / "a.pdf", {
+    ana = fill_with_pypdf(copies[0], tmp_path / "a.pdf", {
         f"{PRIVATE}.p1.prompt-1": "Tiredness surprised me.",
         "six-second-kiss.p1.day-1": "/on", "six-second-kiss.p1.day-2": "/on"})
-    bo = _fill(copies[1], tmp_path / "b.pdf", {
+    bo = fill_with_pypdf(copies[1], tmp_path / "b.pdf", {
         f"{PRIVATE}.p2.prompt-1": "Noise is my brake.", "six-second-kiss.p2.day-3": "/on"})
     out = copies[0].parent.parent
     assert main(["harvest", str(ana), str(bo), "-o", str(out)]) == 0

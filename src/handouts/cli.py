@@ -81,7 +81,8 @@ def build(profile: Path, output_dir: Path, workbook: str, no_record: bool, kerne
     """Build one client's handout from a PROFILE (YAML) by running the workbook.
 
     Prints the path of every PDF written (one per language, and one per partner where a
-    flag or --copies per-partner asks for it) and says on stderr what the profile's flags left out or brought in.
+    flag or --copies per-partner asks for it) and says on stderr what the profile's
+    flags left out or brought in.
     """
     from .build import build_packets
 
