@@ -18,6 +18,16 @@ def pdf_text(path: Path) -> str:
     return "\n".join(page.extract_text() or "" for page in reader.pages)
 
 
+def fill_with_pypdf(src: Path, dst: Path, values: dict[str, str]) -> Path:
+    """Write *values* into the form fields of *src* as pypdf does; return *dst*."""
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(src))
+    for page in writer.pages:
+        if "/Annots" in page:
+            writer.update_page_form_field_values(page, values, auto_regenerate=False)
+    writer.write(dst)
+    return dst
+
+
 def normalise(text: str) -> str:
     """Collapse whitespace and curly quotes so titles match however lines broke."""
     return " ".join(text.replace("\u2019", "'").replace("\u201c", '"')

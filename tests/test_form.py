@@ -223,3 +223,20 @@ def test_practice_yes_no_settings_tick_the_boxes_as_written(tmp_path):
     form.fillable.value = True
     form.new_client.click()
     assert form.fillable.value is False and form.large_print.value is True
+
+
+def test_a_copy_per_partner_is_a_choice_that_builds_one_pdf_each(form):
+    _fill(form)
+    assert ("A copy per partner", "per-partner") in form.copies.options
+    form.copies.value = "per-partner"
+    pdf_path = form.build()
+    assert pdf_path is not None, form.status.value
+    assert load_profile(form.folder / "clients" / "c-1042.yaml").copies == "per-partner"
+    built = sorted(p.name for p in (form.folder / "output" / "c-1042").glob("*.pdf"))
+    assert built == ["2026-11-24-connection-partner-1.pdf",
+                     "2026-11-24-connection-partner-2.pdf"]
+    assert all(name in form.status.value for name in built)
+    assert "THIS COPY IS FOR No" in " ".join(pdf_text(form.folder / "output" / "c-1042" /
+                                                      built[1]).split())
+    form.new_client.click()  # the next client starts with one shared copy
+    assert form.copies.value == "shared"

@@ -10,9 +10,8 @@ import stat
 from pathlib import Path
 
 import pikepdf
-import pypdf
 import pytest
-from helpers import normalise, pdf_text
+from helpers import fill_with_pypdf, normalise, pdf_text
 
 from handouts import assemble, load_library, validate, write_handout
 from handouts.cli import main
@@ -30,15 +29,6 @@ def build(out: Path, date: str, **options) -> Path:
     path = output_paths(out, profile, "connection")[0]
     private_dir(path.parent)
     return write_handout(assemble(profile, load_library()), path)
-
-
-def fill_with_pypdf(src: Path, dst: Path, values: dict[str, str]) -> Path:
-    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(src))
-    for page in writer.pages:
-        if "/Annots" in page:
-            writer.update_page_form_field_values(page, values, auto_regenerate=False)
-    writer.write(dst)
-    return dst
 
 
 def fill_with_pdfium(src: Path, dst: Path, texts: dict[str, str], ticks: set[str]) -> Path:

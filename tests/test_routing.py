@@ -338,8 +338,8 @@ def test_a_group_practice_addresses_only_its_participants(client_dir, tmp_path, 
     assert touch == {"p1", "p3"}  # Noor and Kai keep their numbers; Tomas has no column
     assert check_in == {"p1", "p2", "p3"}
     pages = _pages(pdfs[0])
-    start, end = (max(i for i, p in enumerate(pages) if normalise(  # past the contents
-        LIBRARY.modules[m].for_reader("group").title) in p)
+    start, end = (min(i for i, p in enumerate(pages) if normalise(  # the worksheet's head
+        LIBRARY.modules[m].for_reader("group").title) in p and "PRACTICES TO TRY ·" in p)
         for m in ("gentle-touch-moments", "love-maps-check-in"))
     touch_pages = " ".join(pages[start:end])
     assert "Noor" in touch_pages and "Kai" in touch_pages and "Tomas" not in touch_pages

@@ -60,17 +60,21 @@ def build_packets(
     password: str = "",
     report: Callable[[str], None] | None = None,
     discreet: bool = False,
+    copies: str | None = None,
 ) -> list[tuple[Path, Packet]]:
     """Build every packet of one profile (see :func:`build`); return each PDF's path.
 
     *report* is given each line that tells the therapist what the profile's flags left
-    out or brought in, before anything runs. *discreet* makes every packet discreet.
+    out or brought in, before anything runs. *discreet* makes every packet discreet;
+    *copies* (``shared`` or ``per-partner``) overrides the profile's ``copies``.
     """
     profile = load_profile(profile_path)
     if password:
         profile = profile.model_copy(update={"password": SecretStr(password)})
     if discreet:
         profile = profile.model_copy(update={"discreet": True})
+    if copies:
+        profile = profile.model_copy(update={"copies": copies})
     # fail fast on unknown ids, in every language and packet asked for
     planned = plan_packets(profile, file=profile_path)
     if report is not None:

@@ -71,21 +71,25 @@ def _password(password_env: str | None, ask_password: bool) -> str:
 @click.option("--discreet", is_flag=True,
               help="Neutral cover, header, file name and metadata (on by default under "
                    "violence-or-fear and coercion-concern).")
+@click.option("--copies", type=click.Choice(["shared", "per-partner"]),
+              help="per-partner: one PDF per partner, private pages only in their own "
+                   "copy (overrides the profile's copies).")
 @_password_options
 def build(profile: Path, output_dir: Path, workbook: str, no_record: bool, kernel: bool,
-          timeout: int, discreet: bool, password_env: str | None,
+          timeout: int, discreet: bool, copies: str | None, password_env: str | None,
           ask_password: bool) -> None:
     """Build one client's handout from a PROFILE (YAML) by running the workbook.
 
     Prints the path of every PDF written (one per language, and one per partner where a
-    flag asks for it) and says on stderr what the profile's flags left out or brought in.
+    flag or --copies per-partner asks for it) and says on stderr what the profile's
+    flags left out or brought in.
     """
     from .build import build_packets
 
     password = _password(password_env, ask_password)
     built = build_packets(profile, output_dir, workbook, record=not no_record, kernel=kernel,
                           timeout=timeout, password=password, report=_note,
-                          discreet=discreet)
+                          discreet=discreet, copies=copies)
     for pdf, _ in built:
         click.echo(pdf)
 
@@ -190,15 +194,20 @@ def _show_plan(path: Path, profile, planned) -> None:
     """Print the packets a profile asks for: file names, pages in, and what left or came."""
     from .assemble import plan_report
     from .files import packet_name
+    from .html import pages_of
 
     click.echo(f"{path}:")
     for packet in planned:
         h = packet.handout
+        copy = packet.profile.partner_copy if len(packet.profile.partners) > 1 else 0
         where = ", ".join([packet.profile.language, packet.profile.reader,
-                           *(["discreet"] if packet.profile.discreet else [])])
+                           *(["discreet"] if packet.profile.discreet else []),
+                           *([f"partner {copy}'s own copy"] if copy else [])])
         click.echo(f"  {packet.profile.session_date.isoformat()}-"
                    f"{packet_name(packet.profile, 'connection')}.pdf ({where})")
-        pages = [h.matter["safety"].id, *(m.id for m in h.sections)]
+        pages = [h.matter["safety"].id, *(
+            f"{m.id} (a page per partner)" if len(pages_of(packet.profile, m)) > 1 else m.id
+            for m in h.sections)]
         click.echo(f"    pages: {', '.join(pages)}")
     for line in plan_report(profile, planned):
         click.echo(f"  {line}")

@@ -123,6 +123,8 @@ class Module(_Strict):
         default=AUDIENCES, min_length=1)
     # Flags (ids in flags.yaml) under which a therapist must not hand this module out.
     contraindications: tuple[Slug, ...] = ()
+    # A worksheet each partner fills in alone: a page of their own, in their own copy.
+    private: bool = False
     body: str = ""
     path: Path | None = None
 

@@ -134,10 +134,13 @@ class Form:
                                 description="Cut-out cards")
         self.discreet = w.Checkbox(value=False, description="Discreet (neutral cover and "
                                    "file name)")
+        self.copies = w.Dropdown(options=(("One shared copy", "shared"), (
+            "A copy per partner", "per-partner")), value="shared", description="Copies",
+            style=style)
         self.password = w.Password(description="PDF password", placeholder="optional; "
                                    "never saved", style=style)
         for widget in (self.audience, self.language, self.paper, self.large_print,
-                       self.fillable, self.cards, self.discreet):
+                       self.fillable, self.cards, self.discreet, self.copies):
             widget.observe(self._changed, "value")
         self.problems_html = w.HTML(layout=full)
         self.build_button = w.Button(description="Build the handout", button_style="primary",
@@ -175,7 +178,7 @@ class Form:
             *(w.HBox([self.lists[name], self.pickers[name]]) for name in KIND_OF_LIST),
             w.HTML("<b>Your own sections</b>"), self.section_box, add_section,
             w.HTML("<b>Print</b>"), self.audience, self.language, self.paper,
-            w.HBox([self.large_print, self.fillable, self.cards]), self.discreet,
+            w.HBox([self.large_print, self.fillable, self.cards]), self.discreet, self.copies,
             self.password,
             self.problems_html, self.build_button, self.status, self.viewer,
             w.HTML(f"<h3>Filled handouts and progress</h3><div style='{_LINE}'>Pick the "
@@ -268,6 +271,8 @@ class Form:
             for key in ("large_print", "fillable", "cards"):
                 getattr(self, key).value = _ticked(data.get(key, self.practice.get(key)))
             self.discreet.value = _ticked(data.get("discreet"))
+            self.copies.value = "per-partner" if data.get("copies") == "per-partner" \
+                else "shared"
             self.password.value = ""  # never saved, so never carried over
             self.partner_rows.clear()
             for partner in data.get("partners") or [""]:
@@ -373,6 +378,8 @@ class Form:
         data["cards"] = bool(self.cards.value)
         if self.discreet.value:
             data["discreet"] = True
+        if self.copies.value == "per-partner":
+            data["copies"] = "per-partner"
         return data
 
     def problems(self) -> list[str]:

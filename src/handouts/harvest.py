@@ -31,7 +31,7 @@ _FIELD = re.compile(
     r"(?P<module>[a-z0-9]+(?:-[a-z0-9]+)*)\.p(?P<partner>[1-8])\."
     r"(?:day-(?P<day>[1-7])|prompt-(?P<prompt>\d{1,2})|"
     r"extra-(?P<extra>\d{1,2})\.item-(?P<item>\d{1,3})\.choice-(?P<choice>\d{1,2}))")
-_PREFILLED = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\.(names|week-of)")
+_PREFILLED = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\.(?:p[1-8]\.)?(names|week-of)")
 SCHEMAS = ("2",)
 
 
@@ -62,6 +62,8 @@ def record_issued(handout, pdf_path: str | Path) -> None:
         "file": Path(pdf_path).name,
         "partners": len(profile.partners),
         "reader": profile.reader,
+        # Whose own copy this is (0: one copy everyone shares).
+        "copy": profile.partner_copy,
         # What the profile's flags left out, and why: the therapist's record, not the PDF.
         "left_out": [str(c) for c in getattr(handout, "left_out", ())],
         "rituals": [{"id": w.id, "version": w.version, "title": w.title,

@@ -119,6 +119,7 @@ def _environment(extra_templates: str) -> jinja2.Environment:
         env.filters[name] = _in_language(render)
     env.filters["client_text"] = client_text
     env.globals["writers_of"] = writers_of
+    env.globals["pages_of"] = pages_of
     return env
 
 
@@ -127,13 +128,28 @@ def writers_of(profile, worksheet_id: str, you: str) -> list[dict]:
 
     One reader writes as themselves (or "you"); a couple or group, every partner, or only
     the ``participants`` the profile names for this worksheet, keeping their numbers.
+    In one partner's own copy of a couple or group packet (``partner_copy``), only that
+    partner writes, under their own number.
     """
     names = profile.names
     if profile.reader == "individual":
         return [{"k": 1, "name": names[0] if len(names) == 1 else you}]
     chosen = profile.participants.get(worksheet_id)
     return [{"k": k, "name": name} for k, name in enumerate(names, start=1)
-            if not chosen or name in chosen]
+            if (not chosen or name in chosen)
+            and profile.partner_copy in (0, k)]
+
+
+def pages_of(profile, worksheet) -> list:
+    """Return the profile each page of *worksheet* is written for, one per page.
+
+    A private worksheet in a packet several partners share gets a page per partner,
+    each as if in that partner's own copy; any other worksheet, one page.
+    """
+    if not worksheet.private or profile.partner_copy or profile.reader == "individual":
+        return [profile]
+    return [profile.model_copy(update={"partner_copy": w["k"], "copies": "per-partner"})
+            for w in writers_of(profile, worksheet.id, "")]
 
 
 class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):

@@ -163,9 +163,13 @@ class Profile(BaseModel):
         "discreet_name (or none) instead of its name; on by default under violence-or-fear "
         "and coercion-concern.", default=False)
     partner_copy: int = _described(
-        "Which partner's own packet this is (1, 2, ...), set by the build when a flag "
-        "gives each partner a packet of their own; 0 for a packet everyone shares.",
+        "Which partner's own packet this is (1, 2, ...), set by the build when a flag or "
+        "copies gives each partner a packet of their own; 0 for a packet everyone shares.",
         default=0, ge=0, le=8)
+    copies: Literal["shared", "per-partner"] = _described(
+        "shared: one packet for everyone; per-partner: one PDF per partner, with their "
+        "name on the cover and each worksheet and the private pages only in their own "
+        "copy.", default="shared")
     participants: dict[str, tuple[Name, ...]] = _described(
         "For a group: who takes part in a practice, by ritual id (e.g. six-second-kiss: "
         "[Ana, Bo]); its page addresses only them.", default_factory=dict)
@@ -218,8 +222,11 @@ class Profile(BaseModel):
 
     @model_validator(mode="after")
     def _one_reader_per_copy(self) -> Profile:
-        if self.partner_copy and len(self.partners) != 1:
+        if self.partner_copy and len(self.partners) != 1 and self.copies != "per-partner":
             raise ValueError("a partner's own packet (partner_copy) names exactly one partner")
+        if self.partner_copy > len(self.partners) > 1:
+            raise ValueError(f"partner_copy must be a partner's number (1 to "
+                             f"{len(self.partners)})")
         names = {p.name for p in self.partners}
         for ritual, who in self.participants.items():
             unknown = [n for n in who if n not in names]

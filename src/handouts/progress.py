@@ -70,8 +70,9 @@ def tables(issued: list[dict], rows: list[Practice], answers: list[tuple]
     """Return the progress report as (title, columns, rows) tables, for any display."""
     return [
         ("Assigned", ("week of", "rituals"),
-         [(r["session_date"], ", ".join(w["title"] for w in r["rituals"]) or "-")
-          for r in issued]),
+         [(r["session_date"], (", ".join(w["title"] for w in r["rituals"]) or "-")
+          + (f" (partner {r['copy']}'s copy)" if r.get("copy") else ""))
+         for r in issued]),
         ("Days practised", ("week of", "ritual", "partner", "days"),
          [(r.week, r.title, str(r.partner), str(r.days)) for r in rows]),
         ("Reflections", ("week of", "ritual", "partner", "prompt", "answer"),

@@ -47,6 +47,8 @@ def discreet(profile: Profile, library: Library) -> bool:
 def packets(profile: Profile, library: Library) -> list[Profile]:
     """Return the profiles to build for *profile*: itself, or one per partner.
 
+    With ``copies: per-partner`` each partner gets a copy of the shared packet that is
+    theirs (``partner_copy``): the same pages, their name, their own private pages.
     Under a flag with individual packets, each partner's packet names only that partner,
     is written for one reader, and leaves out what may name or address the other (the
     note, own sections, the quote, the "since last time" page).
@@ -55,7 +57,11 @@ def packets(profile: Profile, library: Library) -> list[Profile]:
     if discreet(profile, library) and not profile.discreet:
         base = base.model_copy(update={"discreet": True})
     if not individual_packets(profile, library):
-        return [base]
+        if profile.copies == "shared" or profile.partner_copy or len(profile.partners) == 1:
+            return [base]
+        # each partner's own copy of the shared packet: same reader, same pages
+        return [base.model_copy(update={"partner_copy": number})
+                for number in range(1, len(profile.partners) + 1)]
     alone = {"audience": "individual", "note": "", "own_sections": (), "quote": "",
              "since_last_time": False, "participants": {}}
     if profile.partner_copy or len(profile.partners) == 1:
