@@ -152,3 +152,15 @@ def test_library_command_lists_the_spanish_edition(capsys, spanish):
     for module in spanish.of_kind("worksheet"):
         assert module.id in out
     assert spanish.topics["connection"].title in out
+
+
+def test_three_names_in_a_spanish_field_read_as_a_list(tmp_path, spanish):
+    profile = validate({"client_id": "names-es", "language": "es", "fillable": True,
+                        "session_date": "2026-12-01",
+                        "partners": [{"name": "Ren"}, {"name": "Ali"}, {"name": "Joss"}],
+                        "rituals": ["love-maps-check-in"]})
+    path = write_pdf(render_html(assemble(profile, spanish)), tmp_path / "h.pdf",
+                     fillable=True)
+    with pikepdf.open(path) as pdf:
+        values = {f.fully_qualified_name: str(f.value) for f in pdf.acroform.fields}
+    assert values["love-maps-check-in.names"] == "Ren, Ali y Joss"
