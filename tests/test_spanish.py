@@ -164,3 +164,25 @@ def test_three_names_in_a_spanish_field_read_as_a_list(tmp_path, spanish):
     with pikepdf.open(path) as pdf:
         values = {f.fully_qualified_name: str(f.value) for f in pdf.acroform.fields}
     assert values["love-maps-check-in.names"] == "Ren, Ali y Joss"
+
+
+# Plural forms that speak to two or more readers at once: ustedes, a plural command
+# starting a sentence or clause ("Tomen una pausa, hagan algo..."), or one with a pronoun
+# attached ("Pónganse", "tómenlo").
+PLURAL_YOU = re.compile(
+    r"\bustedes\b|(?:^|[.!?:;,]\s+|\by\s+)(?:usen|tomen|hagan|pidan|paren|lean|vuelvan|"
+    r"avisen|decidan|acuerden|planeen|guarden|elijan|prueben|hablen|marquen|comparen|"
+    r"escojan|escriban|pregunten|digan|busquen|miren|sigan|traten|intenten|recuerden)\b|"
+    r"\b\w*[áéíóú]\w*(?:an|en)(?:se|lo|la|los|las|le|les|nos)\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("module_id", IDS)
+def test_a_one_reader_edition_speaks_to_one_reader(spanish, module_id):
+    module = spanish.get(module_id)
+    if "individual" not in module.audiences:
+        return
+    for fillable in (False, True):
+        edition = module.for_reader("individual", fillable)
+        text = f"{edition.title}. {edition.summary}. {edition.plain_text()}"
+        hits = [text[max(0, m.start() - 40):m.end() + 20] for m in PLURAL_YOU.finditer(text)]
+        assert not hits, f"{module_id}[individual]: plural 'you' for one reader: {hits}"
