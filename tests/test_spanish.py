@@ -186,3 +186,20 @@ def test_a_one_reader_edition_speaks_to_one_reader(spanish, module_id):
         text = f"{edition.title}. {edition.summary}. {edition.plain_text()}"
         hits = [text[max(0, m.start() - 40):m.end() + 20] for m in PLURAL_YOU.finditer(text)]
         assert not hits, f"{module_id}[individual]: plural 'you' for one reader: {hits}"
+
+
+# In Spanish "la pareja" is both the couple and one partner: a group edition says which.
+COUPLE_OR_PARTNER = re.compile(r"\b(?:la pareja|ser pareja|en pareja)\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("module_id", IDS)
+def test_a_group_edition_never_leaves_la_pareja_ambiguous(spanish, module_id):
+    module = spanish.get(module_id)
+    if "group" not in module.audiences:
+        return
+    for fillable in (False, True):
+        edition = module.for_reader("group", fillable)
+        text = f"{edition.title}. {edition.summary}. {edition.plain_text()}"
+        hits = [text[max(0, m.start() - 40):m.end() + 30]
+                for m in COUPLE_OR_PARTNER.finditer(text)]
+        assert not hits, f"{module_id}[group]: 'la pareja' (the couple or one partner?): {hits}"
