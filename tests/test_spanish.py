@@ -203,3 +203,13 @@ def test_a_group_edition_never_leaves_la_pareja_ambiguous(spanish, module_id):
         hits = [text[max(0, m.start() - 40):m.end() + 30]
                 for m in COUPLE_OR_PARTNER.finditer(text)]
         assert not hits, f"{module_id}[group]: 'la pareja' (the couple or one partner?): {hits}"
+
+
+def test_a_spanish_packet_cites_the_spanish_edition_of_a_book(spanish):
+    raw = {"client_id": "refs-es", "session_date": "2026-12-01",
+           "partners": [{"name": "Ren"}, {"name": "Ali"}],
+           "modules": ["pursue-withdraw-cycle", "desire-differences"]}
+    html = {lang: render_html(assemble(validate({**raw, "language": lang}), library))
+            for lang, library in (("es", spanish), ("en", ENGLISH))}
+    for title in ("Abrázame fuerte", "Tal como eres"):
+        assert title in html["es"] and title not in html["en"], title
