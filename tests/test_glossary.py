@@ -6,6 +6,7 @@ import re
 
 import pytest
 import yaml
+from helpers import reader_text
 
 from handouts import load_library
 from handouts.content import library_dir
@@ -16,8 +17,8 @@ SPANISH = load_library(language="es")
 
 def editions(module):
     """Every edition a client can be handed (each reader, print and fillable): its text."""
-    return [(f"{e.title}. {e.summary}. {e.plain_text()}", f"{module.id}[{a}{'-fillable' if f else ''}]")
-            for a in module.audiences for f in (False, True) for e in [module.for_reader(a, f)]]
+    return [(reader_text(module, a, f), f"{module.id}[{a}{'-fillable' if f else ''}]")
+            for a in module.audiences for f in (False, True)]
 
 
 def leftovers(text, name):

@@ -7,7 +7,7 @@ import re
 import pdfplumber
 import pikepdf
 import pytest
-from helpers import normalise
+from helpers import normalise, reader_text
 
 from handouts import assemble, load_library, render_html, validate, write_pdf
 from handouts.cli import main
@@ -182,8 +182,7 @@ def test_a_one_reader_edition_speaks_to_one_reader(spanish, module_id):
     if "individual" not in module.audiences:
         return
     for fillable in (False, True):
-        edition = module.for_reader("individual", fillable)
-        text = f"{edition.title}. {edition.summary}. {edition.plain_text()}"
+        text = reader_text(module, "individual", fillable)
         hits = [text[max(0, m.start() - 40):m.end() + 20] for m in PLURAL_YOU.finditer(text)]
         assert not hits, f"{module_id}[individual]: plural 'you' for one reader: {hits}"
 
@@ -198,8 +197,7 @@ def test_a_group_edition_never_leaves_la_pareja_ambiguous(spanish, module_id):
     if "group" not in module.audiences:
         return
     for fillable in (False, True):
-        edition = module.for_reader("group", fillable)
-        text = f"{edition.title}. {edition.summary}. {edition.plain_text()}"
+        text = reader_text(module, "group", fillable)
         hits = [text[max(0, m.start() - 40):m.end() + 30]
                 for m in COUPLE_OR_PARTNER.finditer(text)]
         assert not hits, f"{module_id}[group]: 'la pareja' (the couple or one partner?): {hits}"
