@@ -13,6 +13,12 @@ def write_profile(folder: Path, text: str, name: str = "client.yaml") -> Path:
     return path
 
 
+def reader_text(module, reader: str, fillable: bool = False) -> str:
+    """Return what one reader's edition of a module says: title, summary and text."""
+    edition = module.for_reader(reader, fillable)
+    return f"{edition.title}. {edition.summary}. {edition.plain_text()}"
+
+
 def pdf_text(path: Path) -> str:
     reader = pypdf.PdfReader(str(path))
     return "\n".join(page.extract_text() or "" for page in reader.pages)

@@ -88,7 +88,9 @@ def test_fillable_pdf_has_one_set_of_named_fields_per_partner(render, examples, 
             assert partner.lower() not in name.lower(), name
     # names and dates are pre-filled
     first = profile.rituals[0]
-    assert fields[f"{first}.names"].get("/V") == " & ".join(profile.names)
+    *others, last = profile.names
+    assert fields[f"{first}.names"].get("/V") == (  # "Noor, Tomás & Kai"
+        f"{', '.join(others)} & {last}" if others else last)
     # reflection prompts are multi-line text fields
     assert int(fields[f"{first}.p1.prompt-1"].get("/Ff", 0)) & (1 << 12)
 

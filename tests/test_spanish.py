@@ -7,7 +7,7 @@ import re
 import pdfplumber
 import pikepdf
 import pytest
-from helpers import normalise
+from helpers import normalise, reader_text
 
 from handouts import assemble, load_library, render_html, validate, write_pdf
 from handouts.cli import main
@@ -152,3 +152,45 @@ def test_library_command_lists_the_spanish_edition(capsys, spanish):
     for module in spanish.of_kind("worksheet"):
         assert module.id in out
     assert spanish.topics["connection"].title in out
+
+
+def test_three_names_in_a_spanish_field_read_as_a_list(tmp_path, spanish):
+    profile = validate({"client_id": "names-es", "language": "es", "fillable": True,
+                        "session_date": "2026-12-01",
+                        "partners": [{"name": "Ren"}, {"name": "Ali"}, {"name": "Joss"}],
+                        "rituals": ["love-maps-check-in"]})
+    path = write_pdf(render_html(assemble(profile, spanish)), tmp_path / "h.pdf",
+                     fillable=True)
+    with pikepdf.open(path) as pdf:
+        values = {f.fully_qualified_name: str(f.value) for f in pdf.acroform.fields}
+    assert values["love-maps-check-in.names"] == "Ren, Ali y Joss"
+
+
+# Plural forms that speak to two or more readers at once: ustedes, a plural command
+# starting a sentence or clause ("Tomen una pausa, hagan algo..."), or one with a pronoun
+# attached ("Pónganse", "tómenlo").
+PLURAL_YOU = re.compile(
+    r"\bustedes\b|(?:^|[.!?:;,]\s+|\by\s+)(?:usen|tomen|hagan|pidan|paren|lean|vuelvan|"
+    r"avisen|decidan|acuerden|planeen|guarden|elijan|prueben|hablen|marquen|comparen|"
+    r"escojan|escriban|pregunten|digan|busquen|miren|sigan|traten|intenten|recuerden)\b|"
+    r"\b\w*[áéíóú]\w*(?:an|en)(?:se|lo|la|los|las|le|les|nos)\b", re.IGNORECASE)
+
+
+# In Spanish "la pareja" is both the couple and one partner: a group edition says which.
+COUPLE_OR_PARTNER = re.compile(r"\b(?:la pareja|ser pareja|en pareja)\b", re.IGNORECASE)
+WRONG_FOR_READER = {"individual": (PLURAL_YOU, "plural 'you' for one reader"),
+                    "group": (COUPLE_OR_PARTNER, "'la pareja' (the couple or one partner?)")}
+
+
+@pytest.mark.parametrize("reader", sorted(WRONG_FOR_READER))
+@pytest.mark.parametrize("module_id", IDS)
+def test_each_reader_edition_speaks_to_its_reader(spanish, module_id, reader):
+    """One reader is never 'ustedes'; a group edition never says an ambiguous 'la pareja'."""
+    module = spanish.get(module_id)
+    if reader not in module.audiences:
+        return
+    pattern, problem = WRONG_FOR_READER[reader]
+    for fillable in (False, True):
+        text = reader_text(module, reader, fillable)
+        hits = [text[max(0, m.start() - 40):m.end() + 30] for m in pattern.finditer(text)]
+        assert not hits, f"{module_id}[{reader}]: {problem}: {hits}"

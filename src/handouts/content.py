@@ -552,6 +552,7 @@ def _load_library(practice_library: str | Path | None, language: str) -> Library
     topics: dict[str, Topic] = {}
     for root in roots:
         sources.update(_load_sources(root / "sources.yaml"))
+        sources.update(_load_sources(root / language / "sources.yaml"))  # editions in it
         flags.update(_load_flags(root / "flags.yaml"))
         topics.update(_load_topics(root / language / "topics.yaml"))
     modules: dict[str, Module] = {}

@@ -118,9 +118,18 @@ def _environment(extra_templates: str) -> jinja2.Environment:
                          ("client_markdown", client_markdown)):
         env.filters[name] = _in_language(render)
     env.filters["client_text"] = client_text
+    env.filters["names_list"] = names_list
     env.globals["writers_of"] = writers_of
     env.globals["pages_of"] = pages_of
     return env
+
+
+def names_list(names, joiner: str) -> str:
+    """Join names as a reader writes a list: "Ren, Ali y Joss" (the joiner only before the last)."""
+    names = [str(n) for n in names]
+    if len(names) < 2:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} {joiner} {names[-1]}"
 
 
 def writers_of(profile, worksheet_id: str, you: str) -> list[dict]:
