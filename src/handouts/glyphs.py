@@ -43,13 +43,14 @@ def coverage(family: str) -> frozenset[int]:
 def client_texts(profile: Profile) -> list[tuple[str, str]]:
     """Return every piece of client-supplied text with the field it came from."""
     texts = [(f"partners[{i}].name", p.name) for i, p in enumerate(profile.partners)]
-    texts += [(f"partners[{i}].pronouns", p.pronouns) for i, p in enumerate(profile.partners)]
-    texts += [("therapist", profile.therapist), ("note", profile.note),
+    texts += [(f"partners[{i}].pronouns", p.pronouns_in(profile.language))
+              for i, p in enumerate(profile.partners)]
+    texts += [("therapist", profile.therapist), ("note", profile.note_text),
               ("practice_name", profile.practice_name),
               ("practice_contact", profile.practice_contact)]
     for i, line in enumerate(profile.crisis):
         texts += [(f"crisis_lines[{i}].{key}", getattr(line, key))
-                  for key in ("label", "number", "text")]
+                  for key in ("label", "number", "text", "chat", "hours")]
     for i, own in enumerate(profile.own_sections):
         texts += [(f"own_sections[{i}].title", own.title), (f"own_sections[{i}].text", own.text)]
     return [(field, text) for field, text in texts if text]

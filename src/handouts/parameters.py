@@ -25,6 +25,8 @@ _TYPES = {"str": "str", "bool": "bool", "list": "list", "dict": "dict"}
 
 
 def _type_name(name: str) -> str:
+    if name == "note":  # text, or a mapping of language to text
+        return "str"
     annotation = str(Profile.model_fields[name].annotation)
     if annotation.startswith("tuple"):
         return "list"

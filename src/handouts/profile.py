@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from .crisis import CrisisLine, check_practice_lines, default_lines
 from .errors import ProfileError
 from .files import refuse_link
 from .untrusted import (
@@ -54,7 +55,7 @@ def _shallow(text: str) -> str:
 
 ClientMarkdown = Annotated[str, StringConstraints(max_length=20_000), AfterValidator(_shallow)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
-Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Pronouns = Annotated[str, StringConstraints(max_length=40)]
 
 
 class Partner(BaseModel):
@@ -63,7 +64,13 @@ class Partner(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     name: Name
-    pronouns: Annotated[str, StringConstraints(max_length=40)] = ""
+    pronouns: Pronouns | dict[Literal["en", "es"], Pronouns] = ""  # or one per language
+
+    def pronouns_in(self, language: str) -> str:
+        """Return the pronouns to print on a cover in *language* (a plain string on all)."""
+        if isinstance(self.pronouns, str):
+            return self.pronouns
+        return self.pronouns.get(language, "")
 
 
 class OwnSection(BaseModel):
@@ -75,52 +82,6 @@ class OwnSection(BaseModel):
     text: ClientMarkdown
     after: Annotated[str, StringConstraints(max_length=64)] = "end"
 
-
-class CrisisLine(BaseModel):
-    """One crisis or support line printed in the safety note."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                            max_length=120)]
-    number: Short = ""
-    text: Short = ""  # how to reach it by text message, or when it is open
-    chat: Short = ""  # where to chat online
-
-
-# US defaults; a practice sets its own per language (`crisis_lines` in practice.yaml).
-DEFAULT_CRISIS_LINES: dict[str, tuple[CrisisLine, ...]] = {
-    "en": (
-        CrisisLine(label="988 Suicide & Crisis Lifeline", number="988",
-                   text="Call or text 988, any time, day or night.",
-                   chat="Chat at 988lifeline.org."),
-        CrisisLine(label="National Domestic Violence Hotline", number="800-799-7233",
-                   text="Or text START to 88788. Free and confidential, any time.",
-                   chat="Chat at thehotline.org."),
-        CrisisLine(label="RAINN National Sexual Assault Hotline", number="800-656-4673",
-                   text="Free and confidential, any time.",
-                   chat="Chat at rainn.org."),
-        CrisisLine(label="Emergency", number="911",
-                   text="If you or someone else is in danger right now."),
-    ),
-    "es": (
-        CrisisLine(label="988 Línea de Prevención del Suicidio y Crisis", number="988",
-                   text="Llama al 988 y marca el 2, o manda AYUDA por texto al 988. En "
-                        "español, a cualquier hora.",
-                   chat="Chat en 988lineadevida.org."),
-        CrisisLine(label="Línea Nacional contra la Violencia Doméstica",
-                   number="800-799-7233",
-                   text="O manda START por texto al 88788. En español por teléfono y por "
-                        "chat, gratis, a cualquier hora.",
-                   chat="Chat en espanol.thehotline.org."),
-        CrisisLine(label="RAINN, Línea de Ayuda Nacional de Abuso Sexual",
-                   number="800-656-4673",
-                   text="Gratis y confidencial, a cualquier hora.",
-                   chat="Chat en rainn.org, también en español."),
-        CrisisLine(label="Emergencias", number="911",
-                   text="Si tú o alguien más está en peligro ahora mismo."),
-    ),
-}
 
 Audience = Literal["auto", "couple", "individual", "group"]
 
@@ -173,8 +134,9 @@ class Profile(BaseModel):
     participants: dict[str, tuple[Name, ...]] = _described(
         "For a group: who takes part in a practice, by ritual id (e.g. six-second-kiss: "
         "[Ana, Bo]); its page addresses only them.", default_factory=dict)
-    note: ClientMarkdown = _described(
-        "Personal note in Markdown; shown as text, never as HTML.", default="")
+    note: ClientMarkdown | dict[Literal["en", "es"], ClientMarkdown] = _described(
+        "Personal note in Markdown; shown as text, never as HTML. One per language with "
+        "{en: ..., es: ...}: each edition prints its own.", default="")
     own_sections: tuple[OwnSection, ...] = _described(
         "Your own sections: title, text (Markdown) and after (a chosen id, start or end).",
         default_factory=tuple, max_length=20)
@@ -219,6 +181,9 @@ class Profile(BaseModel):
     discreet_name: Annotated[str, StringConstraints(max_length=120)] = _described(
         "A neutral name printed instead of the practice name in discreet packets; empty "
         "leaves the name off.", default="")
+    immigration_note: bool = _described(
+        "Add one line to the safety and how-to-use pages: this practice does not ask about "
+        "immigration status (set it only if that is true of your practice).", default=False)
 
     @model_validator(mode="after")
     def _one_reader_per_copy(self) -> Profile:
@@ -255,16 +220,21 @@ class Profile(BaseModel):
                 for language in dict.fromkeys(self.languages)]
 
     @property
+    def note_text(self) -> str:
+        """Return the note this edition prints: the plain note, or its language's."""
+        return self.note if isinstance(self.note, str) else self.note.get(self.language, "")
+
+    @property
     def crisis(self) -> tuple[CrisisLine, ...]:
         """Return the crisis lines for the handout's language."""
-        return self.crisis_lines.get(self.language) or DEFAULT_CRISIS_LINES[self.language]
+        return self.crisis_lines.get(self.language) or default_lines(self.language)
 
 
 # Settings a practice file may hold; a profile inherits them and may override each one.
 PRACTICE_FIELDS = (
     "practice_name", "practice_contact", "practice_logo", "accent_color", "crisis_lines",
     "practice_library", "therapist", "language", "paper", "large_print", "fillable",
-    "ink_saver", "cards", "discreet_name",
+    "ink_saver", "cards", "discreet_name", "immigration_note",
 )
 PARAMETERS = tuple(Profile.model_fields)
 _PATH_FIELDS = ("practice_logo", "practice_library")
@@ -273,7 +243,8 @@ _PATH_FIELDS = ("practice_logo", "practice_library")
 STRING_FIELDS = ("client_id", "therapist", "note", "audience", "language", "paper",
                  "practice_name", "practice_contact", "practice_logo", "accent_color",
                  "practice_library", "discreet_name")
-BOOL_FIELDS = ("large_print", "fillable", "ink_saver", "cards", "discreet")
+BOOL_FIELDS = ("large_print", "fillable", "ink_saver", "cards", "discreet",
+               "immigration_note")
 
 
 MAX_FILE_BYTES = 1_000_000  # a profile, practice file or YAML roster is far smaller
@@ -363,6 +334,8 @@ def read_practice(path: Path) -> dict[str, Any]:
             raise ProfileError("is not a practice setting" if named else
                                "has a field that is not a practice setting", file=path,
                                field=named and str(key), choices=PRACTICE_FIELDS)
+    if "crisis_lines" in data:
+        check_practice_lines(data["crisis_lines"], path)
     _resolve_paths(data, path.parent)
     return data
 
@@ -411,6 +384,9 @@ def validate(params: dict[str, Any], file: object | None = None) -> Profile:
             data[key] = _coerce_bool(data[key], key, file)
     for key in STRING_FIELDS:
         _keep_text(data.get(key), key, file)
+    if isinstance(data.get("note"), dict):
+        for language, text in data["note"].items():
+            _keep_text(text, f"note.{language}", file)
     for key in _PATH_FIELDS:  # a link could bring any file on the machine into a handout
         if isinstance(data.get(key), str) and data[key]:
             refuse_link(Path(data[key]).expanduser(), key, file, ProfileError)
@@ -422,6 +398,9 @@ def validate(params: dict[str, Any], file: object | None = None) -> Profile:
             if isinstance(partner, dict):
                 for key in ("name", "pronouns"):
                     _keep_text(partner.get(key), f"partners[{index}].{key}", file)
+                if isinstance(partner.get("pronouns"), dict):
+                    for language, text in partner["pronouns"].items():
+                        _keep_text(text, f"partners[{index}].pronouns.{language}", file)
     if isinstance(data.get("session_date"), str):
         try:
             data["session_date"] = dt.date.fromisoformat(data["session_date"].strip())
@@ -432,6 +411,8 @@ def validate(params: dict[str, Any], file: object | None = None) -> Profile:
     for key in ("modules", "rituals", "scripts", "topics", "flags", "languages"):
         if isinstance(data.get(key), str):
             data[key] = [s.strip() for s in data[key].split(",") if s.strip()]
+    if "crisis_lines" in data:
+        check_practice_lines(data["crisis_lines"], file)
     try:
         return Profile(**data)
     except ValidationError as exc:

@@ -77,7 +77,7 @@ def dropped_for_packets(profile: Profile, library: Library) -> list[str]:
     lines = ["note: each partner gets the same safety packet, so no one is singled out; see "
              "each partner alone and assess danger (the packet does not replace that), and "
              "never hand out the .ipynb record beside a PDF"]
-    if profile.note.strip():
+    if profile.note_text.strip():
         lines.append("left out: the note — each partner's packet is for one reader; the "
                      "note may name or address the other")
     if profile.own_sections:
