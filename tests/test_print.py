@@ -70,7 +70,9 @@ def expected_fields(profile, lib) -> dict[str, str]:
             expected.update({f"{ritual}.p{k}.prompt-{n}": "/Tx"
                              for n in range(1, len(module.prompts) + 1)})
             for e, extra in enumerate(module.extras, start=1):
-                for i in range(1, len(extra.items) + 1):
+                for i, item in enumerate(extra.items, start=1):
+                    if not extra.choices and item.rstrip().endswith("___"):
+                        expected[f"{ritual}.p{k}.extra-{e}.item-{i}"] = "/Tx"
                     for j in range(1, len(extra.choices) + 1):
                         expected[f"{ritual}.p{k}.extra-{e}.item-{i}.choice-{j}"] = "/Btn"
     return expected

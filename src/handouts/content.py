@@ -86,12 +86,16 @@ class Extra(_Strict):
     """An extra list on a worksheet: prompts, sentence stems, or a table of choices.
 
     With ``choices``, each item is a row and each partner ticks one choice per row.
+    Without, an item ending in ``___`` asks for writing and gets ``lines`` ruled lines
+    per partner; ``draw`` adds a framed space to draw in after the items.
     """
 
     title: Varied
     intro: Varied = ""
     items: tuple[Varied, ...] = Field(min_length=1)
     choices: tuple[Text, ...] = ()
+    lines: int = Field(default=3, ge=3, le=5)
+    draw: bool = False
 
     def for_reader(self, audience: str, mode: str) -> Extra:
         return self.model_copy(update={

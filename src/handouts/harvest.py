@@ -30,7 +30,7 @@ _MARKER = re.compile(r"handouts-form-schema-(\d+)\s+handouts-id-([0-9a-f]{20})")
 _FIELD = re.compile(
     r"(?P<module>[a-z0-9]+(?:-[a-z0-9]+)*)\.p(?P<partner>[1-8])\."
     r"(?:day-(?P<day>[1-7])|prompt-(?P<prompt>\d{1,2})|"
-    r"extra-(?P<extra>\d{1,2})\.item-(?P<item>\d{1,3})\.choice-(?P<choice>\d{1,2}))")
+    r"extra-(?P<extra>\d{1,2})\.item-(?P<item>\d{1,3})(?:\.choice-(?P<choice>\d{1,2}))?)")
 _PREFILLED = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\.(?:p[1-8]\.)?(names|week-of)")
 SCHEMAS = ("2",)
 
@@ -130,6 +130,10 @@ def _answers(fields: dict[str, Any], issue: dict[str, Any], path: Path) -> list[
         if len(text) > MAX_VALUE:
             raise HarvestError(f"an answer is {len(text)} characters long (at most "
                                f"{MAX_VALUE})", file=path, field=name)
+        if match["item"]:  # a writing item of an extra list
+            if text.strip():
+                entry.setdefault("writing", {})[f'{match["extra"]}.{match["item"]}'] = text.strip()
+            continue
         number = int(match["prompt"])
         rit = rituals[match["module"]]
         if number > len(rit["prompts"]):
@@ -137,7 +141,8 @@ def _answers(fields: dict[str, Any], issue: dict[str, Any], path: Path) -> list[
                                field=name)
         if text.strip():
             entry["prompts"][str(number)] = text.strip()
-    answers = [e for e in out.values() if e["days"] or e["prompts"] or e["choices"]]
+    answers = [e for e in out.values()
+               if e["days"] or e["prompts"] or e["choices"] or e.get("writing")]
     for entry in answers:
         entry["days"].sort()
         entry["choices"].sort(key=lambda c: (c["extra"], c["item"], c["choice"]))
