@@ -174,12 +174,49 @@ PLURAL_YOU = re.compile(
     r"avisen|decidan|acuerden|planeen|guarden|elijan|prueben|hablen|marquen|comparen|"
     r"escojan|escriban|pregunten|digan|busquen|miren|sigan|traten|intenten|recuerden)\b|"
     r"\b\w*[áéíóú]\w*(?:an|en)(?:se|lo|la|los|las|le|les|nos)\b", re.IGNORECASE)
+# What two people do together, in the ustedes forms (present, subjunctive, command) that
+# shared text slips into: "En los primeros pasos, acuerdan...", "si hacen prácticas",
+# "Si se preguntan seguido", "y contesten más tarde". Verbs that mostly take a third-person
+# subject (poder, tener, querer, estar...) are left out: they would flag sound sentences.
+JOINT_ACTION = (
+    "acuerdan acuerden preguntan pregunten contestan contesten responden respondan hacen "
+    "hagan hablan hablen paran paren detienen detengan toman tomen usan usen eligen elijan "
+    "escogen escojan prueban prueben deciden decidan buscan busquen escriben escriban leen "
+    "lean anotan anoten marcan marquen comparan comparen planean planeen guardan guarden "
+    "avisan avisen vuelven vuelvan piden pidan dicen digan miran miren siguen sigan tratan "
+    "traten intentan intenten recuerdan recuerden practican practiquen esperan esperen viven "
+    "vivan empiezan empiecen turnan turnen abrazan abracen besan besen comparten compartan "
+    "cuentan cuenten revisan revisen").split()
+PLURAL_VERB = re.compile(
+    r"(?:^|[.!?:;,¿¡]\s*|\b(?:y|o|si|aunque|mientras|cuando)\s+)"
+    r"(?:(?:se|no|lo|la|los|las|le|les|nos)\s+)*"
+    rf"({'|'.join(JOINT_ACTION)})\b(?! falta)", re.IGNORECASE)
+# ...unless its sentence names who does it ("Las personas de la relación aprenden... y miran").
+NAMED_PEOPLE = re.compile(r"\b(?:personas|parejas|quienes|ambas|ambos|las dos|los dos|"
+                          r"ellas|ellos|tú y tu pareja)\b", re.IGNORECASE)
+
+
+def plural_you(text: str) -> list[str]:
+    """Return where *text* speaks to its reader in the plural."""
+    hits = {m.end(): m.start() for m in PLURAL_YOU.finditer(text)}
+    for m in PLURAL_VERB.finditer(text):
+        opening = max(text.rfind(end, 0, m.start(1)) for end in ".!?")
+        if not NAMED_PEOPLE.search(text[opening + 1:m.start(1)]):
+            hits.setdefault(m.end(1), m.start(1))
+    return [text[max(0, a - 40):b + 30] for b, a in sorted(hits.items())]
 
 
 # In Spanish "la pareja" is both the couple and one partner: a group edition says which.
 COUPLE_OR_PARTNER = re.compile(r"\b(?:la pareja|ser pareja|en pareja)\b", re.IGNORECASE)
-WRONG_FOR_READER = {"individual": (PLURAL_YOU, "plural 'you' for one reader"),
-                    "group": (COUPLE_OR_PARTNER, "'la pareja' (the couple or one partner?)")}
+
+
+def couple_or_partner(text: str) -> list[str]:
+    """Return where *text* says an ambiguous «la pareja»."""
+    return [text[max(0, m.start() - 40):m.end() + 30] for m in COUPLE_OR_PARTNER.finditer(text)]
+
+
+WRONG_FOR_READER = {"individual": (plural_you, "plural 'you' for one reader"),
+                    "group": (couple_or_partner, "'la pareja' (the couple or one partner?)")}
 
 
 @pytest.mark.parametrize("reader", sorted(WRONG_FOR_READER))
@@ -189,8 +226,7 @@ def test_each_reader_edition_speaks_to_its_reader(spanish, module_id, reader):
     module = spanish.get(module_id)
     if reader not in module.audiences:
         return
-    pattern, problem = WRONG_FOR_READER[reader]
+    find, problem = WRONG_FOR_READER[reader]
     for fillable in (False, True):
-        text = reader_text(module, reader, fillable)
-        hits = [text[max(0, m.start() - 40):m.end() + 30] for m in pattern.finditer(text)]
+        hits = find(reader_text(module, reader, fillable))
         assert not hits, f"{module_id}[{reader}]: {problem}: {hits}"
