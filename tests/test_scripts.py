@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+import subprocess
+import sys
 import unicodedata
 from functools import cache
 
 import pdfplumber
 import pikepdf
 import pytest
+from helpers import without_harfbuzz_subset
 
 from handouts import RenderError, assemble, load_library, render_html, validate, write_handout
 
@@ -85,6 +89,30 @@ def test_templates_render_without_css_warnings(caplog, tmp_path):
                   tmp_path / "h.pdf")
     warnings = [r.getMessage() for r in caplog.records if r.name.startswith("weasyprint")]
     assert not warnings, warnings[:5]
+
+
+HIDDEN_SUBSETTER_RENDER = """
+import logging, sys
+from handouts import assemble, load_library, validate, write_handout
+import weasyprint.text.ffi
+logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+assert weasyprint.text.ffi.harfbuzz_subset is None, "libharfbuzz-subset0 was not hidden"
+profile = validate({"client_id": "intl-1", "partners": [{"name": "سارا 🌈"}],
+                    "session_date": "2026-12-01", "modules": ["barometer"], "fillable": True})
+write_handout(assemble(profile, load_library()), sys.argv[1])
+"""
+
+
+def test_without_libharfbuzz_subset_the_handout_renders_without_warnings(tmp_path):
+    env = without_harfbuzz_subset(tmp_path / "lib", {**os.environ, "PYTHONWARNINGS": "ignore"})
+    out = tmp_path / "h.pdf"
+    done = subprocess.run([sys.executable, "-c", HIDDEN_SUBSETTER_RENDER, str(out)], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "WARNING" not in done.stderr, done.stderr[-2000:]
+    with pdfplumber.open(out) as pdf:
+        fonts = {c["fontname"].split("+")[-1] for c in pdf.pages[0].chars}
+    assert any(f.startswith("Noto-Sans-Arabic") for f in fonts), fonts
 
 
 @pytest.mark.parametrize("name", ["דניאל", "سامي"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from importlib.util import find_spec
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -66,6 +67,9 @@ def build_packets(
     *report* is given each line that tells the therapist what the profile's flags left
     out or brought in, before anything runs. *discreet* makes every packet discreet.
     """
+    if kernel and find_spec("ipykernel") is None:
+        raise BuildError("--kernel needs ipykernel, which is not installed: "
+                         "pip install 'handouts[kernel]'", file=profile_path)
     profile = load_profile(profile_path)
     if password:
         profile = profile.model_copy(update={"password": SecretStr(password)})

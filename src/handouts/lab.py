@@ -15,6 +15,7 @@ import re
 import secrets
 import subprocess
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +165,10 @@ def app_command(folder: Path, port: int = 0, browser: bool = True) -> list[str]:
 def serve(folder: str | Path, command: str, port: int = 0, browser: bool = True,
           env: dict[str, str] | None = None) -> subprocess.Popen:
     """Create the practice folder on first use and start Lab or Voilà on it (umask 0077)."""
+    needed = "jupyterlab" if command == "lab" else "voila"
+    if find_spec(needed) is None:
+        raise HandoutsError(f"handouts {command} needs {needed}, which is not installed: "
+                            "pip install 'handouts[lab]'")
     folder = Path(folder).resolve()
     if not is_practice_folder(folder):
         for path in init_folder(folder):
