@@ -16,6 +16,7 @@ import pytest
 from helpers import without_harfbuzz_subset
 
 from handouts import RenderError, assemble, load_library, render_html, validate, write_handout
+from handouts.resources import emoji_font, is_emoji
 
 NAMES = {
     "Arabic": ("سارا", "Noto-Sans-Arabic"),
@@ -56,6 +57,9 @@ def rendered(tmp_path_factory):
 @pytest.mark.parametrize("script", list(NAMES))
 def test_each_script_is_drawn_by_a_bundled_font(rendered, script):
     name, font = NAMES[script]
+    if script == "emoji" and emoji_font() is None:  # left out (see the test below)
+        assert not [t for t, _ in rendered if t in name and is_emoji(t)]
+        return
     # Letters and the vowel signs of Indic, Thai and Khmer (combining marks) alike.
     letters = [ch for ch in name if ch.isalpha() or ord(ch) >= 0x1F000
                or unicodedata.category(ch).startswith("M")]
@@ -113,6 +117,27 @@ def test_without_libharfbuzz_subset_the_handout_renders_without_warnings(tmp_pat
     with pdfplumber.open(out) as pdf:
         fonts = {c["fontname"].split("+")[-1] for c in pdf.pages[0].chars}
     assert any(f.startswith("Noto-Sans-Arabic") for f in fonts), fonts
+
+
+def test_without_an_emoji_font_emoji_are_left_out_with_one_note(tmp_path):
+    """The colour emoji font is the system's (fonts-noto-color-emoji), not the wheel's."""
+    profile = tmp_path / "c.yaml"
+    profile.write_text("client_id: emo-1\npartners: [{name: 'Sam 🌈'}, {name: Ana}]\n"
+                       "session_date: 2026-12-01\nmodules: [barometer]\n"
+                       "note: 'See you soon 👩🏽‍❤️‍👨🏿'\n", encoding="utf-8")
+    env = {**os.environ, "HANDOUTS_EMOJI_FONT": ""}
+    done = subprocess.run([sys.executable, "-m", "handouts", "build", str(profile), "-o",
+                           str(tmp_path / "out")], env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stderr.strip() == ("note: emoji in note, partners[0].name left out: no colour "
+                                   "emoji font (install fonts-noto-color-emoji)")
+    [pdf] = (tmp_path / "out").rglob("*.pdf")
+    with pdfplumber.open(pdf) as opened:
+        chars = [c for page in opened.pages for c in page.chars]
+    text = "".join(c["text"] for c in chars)
+    assert "Sam & Ana" in text and "See you soon" in text
+    assert not [c for c in chars if is_emoji(c["text"]) or "Emoji" in c["fontname"]]
 
 
 @pytest.mark.parametrize("name", ["דניאל", "سامي"])

@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from .assemble import Packet, plan_packets, plan_report
 from .errors import BuildError, HandoutsError
 from .files import Keep, cannot_write, output_paths, private_dir, real_client_folder, temp_path
+from .glyphs import fallbacks_needed
 from .pdf import PASSWORD_ENV
 from .plan import Job, task_for
 from .pool import Done, one_line, run_tasks, undo
@@ -81,6 +82,7 @@ def build_packets(
         for line in plan_report(profile, planned):
             report(line)
     editions = [p.profile for p in planned]
+    fallbacks_needed(profile)  # here, not in the worker: a character left out is noted
     workbook_path(workbook)
     output_dir = Path(output_dir).expanduser().resolve()
     paths = [output_paths(output_dir, edition, workbook) for edition in editions]

@@ -7,13 +7,22 @@ fallback fonts a handout needs so that Latin-only handouts load none of them.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from functools import cache
 
 from .errors import RenderError
 from .profile import Profile
-from .resources import FALLBACK_FAMILIES, FALLBACK_RANGES, TEXT_FAMILIES, font_files
+from .resources import (
+    EMOJI_PACKAGE,
+    FALLBACK_FAMILIES,
+    FALLBACK_RANGES,
+    TEXT_FAMILIES,
+    emoji_font,
+    font_files,
+    is_emoji,
+)
 
 # Characters that shape text rather than draw: joiners, bidi marks, variation selectors.
 _INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zs", "Zl", "Zp"}
@@ -59,10 +68,15 @@ def fallbacks_needed(profile: Profile) -> list[str]:
     """Return the fallback families the client text needs; raise on a character none has."""
     base = coverage(TEXT_FAMILIES[0]) | coverage(TEXT_FAMILIES[1])
     needed: list[str] = []
+    no_emoji = emoji_font() is None
+    left_out: list[str] = []
     for field, text in client_texts(profile):
         for char in set(text):
             if ord(char) in base or _invisible(char):
                 continue
+            if no_emoji and is_emoji(char):
+                left_out += [field] if field not in left_out else []
+                continue  # html.client_text leaves emoji out: no box, no failure
             family = next((f for f in FALLBACK_FAMILIES if ord(char) in coverage(f)), None)
             if family is None:
                 name = unicodedata.name(char, "unnamed character")
@@ -72,6 +86,10 @@ def fallbacks_needed(profile: Profile) -> list[str]:
                     field=field)
             if family not in needed:
                 needed.append(family)
+    if left_out:
+        logging.getLogger("handouts").warning(
+            "emoji in %s left out: no colour emoji font (install %s)",
+            ", ".join(sorted(left_out)), EMOJI_PACKAGE)
     return [f for f in FALLBACK_FAMILIES if f in needed]
 
 
