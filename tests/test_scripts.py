@@ -140,6 +140,25 @@ def test_without_an_emoji_font_emoji_are_left_out_with_one_note(tmp_path):
     assert not [c for c in chars if is_emoji(c["text"]) or "Emoji" in c["fontname"]]
 
 
+def test_without_the_cjk_font_a_cjk_name_is_one_line_naming_the_package(
+        tmp_path, monkeypatch, capsys):
+    from handouts import glyphs, resources
+    from handouts.cli import main
+
+    monkeypatch.setattr(resources, "CJK_FONT_PATHS", ("/nonexistent/NotoSansCJK.ttc",))
+    glyphs.coverage.cache_clear()
+    profile = tmp_path / "c.yaml"
+    profile.write_text("client_id: cjk-1\npartners: [{name: 王小明}]\n"
+                       "session_date: 2026-12-01\nmodules: [barometer]\n", encoding="utf-8")
+    try:
+        assert main(["check", str(profile)]) == 1
+    finally:
+        glyphs.coverage.cache_clear()
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "partners[0].name: character U+" in line and line.endswith("install fonts-noto-cjk")
+    assert "王" not in line  # the name itself is never printed
+
+
 @pytest.mark.parametrize("name", ["דניאל", "سامي"])
 def test_right_to_left_names_read_right_to_left(tmp_path, name):
     out = write_handout(handout(partners=[{"name": "Avery"}, {"name": name}]), tmp_path / "h.pdf")
@@ -157,12 +176,14 @@ def test_right_to_left_names_read_right_to_left(tmp_path, name):
 @cache
 def _cjk_glyphs():
     """Return (cmap, {lang tag: locl substitutions}) of the bundled CJK font, as glyph ids."""
-    from fontTools.ttLib import TTFont
+
+    from fontTools.ttLib import TTCollection
 
     from handouts.resources import font_files
 
-    path = font_files(("Noto Sans CJK TC",))["Noto Sans CJK TC"][0][0]
-    font = TTFont(str(path), lazy=True)
+    path = font_files(("Noto Sans CJK TC",))["Noto Sans CJK TC"][0][0]  # the system's
+    faces = TTCollection(str(path), lazy=True).fonts
+    font = next(f for f in faces if f["name"].getDebugName(1) == "Noto Sans CJK TC")
     order = {name: gid for gid, name in enumerate(font.getGlyphOrder())}
     gsub = font["GSUB"].table
     script = next(r.Script for r in gsub.ScriptList.ScriptRecord if r.ScriptTag == "hani")

@@ -15,6 +15,7 @@ from functools import cache
 from .errors import RenderError
 from .profile import Profile
 from .resources import (
+    CJK_PACKAGE,
     EMOJI_PACKAGE,
     FALLBACK_FAMILIES,
     FALLBACK_RANGES,
@@ -32,6 +33,9 @@ def _invisible(char: str) -> bool:
     code = ord(char)
     return (unicodedata.category(char) in _INVISIBLE_CATEGORIES
             or 0xFE00 <= code <= 0xFE0F or 0xE0100 <= code <= 0xE01EF)
+
+
+CJK_FAMILY = "Noto Sans CJK TC"
 
 
 @cache
@@ -80,9 +84,12 @@ def fallbacks_needed(profile: Profile) -> list[str]:
             family = next((f for f in FALLBACK_FAMILIES if ord(char) in coverage(f)), None)
             if family is None:
                 name = unicodedata.name(char, "unnamed character")
+                cjk = any(lo <= ord(char) <= hi for lo, hi in FALLBACK_RANGES[CJK_FAMILY])
+                remedy = (f"install {CJK_PACKAGE}" if cjk and not coverage(CJK_FAMILY)
+                          else "remove or replace it")
                 raise RenderError(
                     f"character U+{ord(char):04X} ({name}) has no glyph in the bundled "
-                    "fonts and would print as an empty box; remove or replace it",
+                    f"fonts and would print as an empty box; {remedy}",
                     field=field)
             if family not in needed:
                 needed.append(family)

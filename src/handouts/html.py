@@ -17,6 +17,7 @@ from .errors import RenderError
 from .glyphs import coverage, fallbacks_needed, mark_cjk_language
 from .resources import (
     FALLBACK_RANGES,
+    SYSTEM_FAMILIES,
     TEXT_FAMILIES,
     emoji_font,
     font_files,
@@ -215,7 +216,7 @@ def font_faces(fallbacks: list[str] | tuple[str, ...] = ()) -> list[dict[str, st
     """Return @font-face descriptors for the text fonts and *fallbacks*, as file URLs."""
     faces = []
     for family, files in font_files((*TEXT_FAMILIES, *fallbacks)).items():
-        for path, weight, style in files:
+        for path, weight, style in files if family not in SYSTEM_FAMILIES else ():
             # A variable font serves both weights the templates use.
             ranges = ", ".join(f"U+{lo:X}-{hi:X}" for lo, hi in FALLBACK_RANGES.get(family, []))
             for w in [weight] if weight else [400, 700]:

@@ -131,6 +131,15 @@ EMOJI_FONT_PATHS = ("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf",
                     "/usr/share/fonts/noto/NotoColorEmoji.ttf")
 
 
+# Noto Sans CJK (Pan-CJK) comes from the system too (Debian and Ubuntu `fonts-noto-cjk`,
+# Arch at the second path): a collection whose "Noto Sans CJK TC" face Pango finds by
+# name, so it gets no @font-face (SYSTEM_FAMILIES).
+CJK_PACKAGE = "fonts-noto-cjk"
+CJK_FONT_PATHS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+                  "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc")
+SYSTEM_FAMILIES = ("Noto Sans CJK TC",)
+
+
 def emoji_font() -> Path | None:
     """Return the colour emoji font this machine has, or None."""
     chosen = os.environ.get("HANDOUTS_EMOJI_FONT")
@@ -188,9 +197,8 @@ def font_files(families: tuple[str, ...] = TEXT_FAMILIES) -> dict[str, list[tupl
         elif family == "Noto Sans CJK TC":
             # A Pan-CJK font: its `locl` feature draws Japanese and Korean shapes for
             # text marked lang="ja" / lang="ko" (see glyphs.mark_cjk_language).
-            package = files("cvttf_NotoSansCJK_Regular")
-            result[family] = [(Path(str(package / "NotoSansCJKtc-Regular.otf")), "400",
-                               "normal")]
+            found = next((Path(p) for p in CJK_FONT_PATHS if Path(p).is_file()), None)
+            result[family] = [(found, "400", "normal")] if found else []
         else:
             import fontpkg
 
