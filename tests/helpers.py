@@ -55,3 +55,14 @@ def embedded_fonts(path: Path) -> dict[str, bool]:
             fonts[str(font.get("/BaseFont"))] = any(
                 key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3"))
     return fonts
+
+
+def without_harfbuzz_subset(folder: Path, env: dict[str, str]) -> dict[str, str]:
+    """Return *env* for a process that finds no libharfbuzz-subset0, as on a bare machine.
+
+    The dynamic loader looks in LD_LIBRARY_PATH first; a file there that is no library
+    makes WeasyPrint's lookup fail just as a missing package does (.ci/run does the same).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "libharfbuzz-subset.so.0").write_text("not a library\n", encoding="utf-8")
+    return {**env, "LD_LIBRARY_PATH": f"{folder}:{env.get('LD_LIBRARY_PATH', '')}".rstrip(":")}

@@ -146,6 +146,36 @@ def test_check_lists_every_problem_in_every_file(tmp_path, capsys):
     assert "bad.md: kind: 'essay' is not allowed" in err
 
 
+def test_check_names_every_bad_field_and_unknown_id_of_one_profile_at_once(tmp_path, capsys):
+    profile = tmp_path / "c.yaml"
+    profile.write_text("client_id: c-1\npartners: [Ana]\nsession_date: 2026-13-40\n"
+                       "fillable: maybe\npaper: b5\nmodules: [barometer, nope-article]\n"
+                       "rituals: [nope-ritual]\nscripts: [nope-script]\nflags: [nope-flag]\n",
+                       encoding="utf-8")
+    assert main(["check", str(profile)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    for expected in ("session_date: '2026-13-40' is not a date",
+                     "fillable: 'maybe' is not true or false", "paper: 'b5' is not allowed",
+                     "modules[1]: unknown article id 'nope-article'",
+                     "rituals[0]: unknown worksheet id 'nope-ritual'",
+                     "scripts[0]: unknown script id 'nope-script'",
+                     "flags[0]: unknown flag 'nope-flag'"):
+        assert sum(f"{profile}: {expected}" in line for line in err) == 1, (expected, err)
+    assert len(err) == 7
+
+
+def test_check_names_every_unknown_id_of_a_valid_profile(tmp_path, capsys):
+    profile = tmp_path / "c.yaml"
+    profile.write_text("client_id: c-1\npartners: [Ana]\nsession_date: 2026-12-01\n"
+                       "topics: [nope-topic]\nmodules: [nope-article]\n"
+                       "rituals: [nope-ritual]\n", encoding="utf-8")
+    assert main(["check", str(profile)]) == 1
+    err = capsys.readouterr().err
+    assert "topics[0]: unknown topic 'nope-topic'" in err
+    assert "modules[0]: unknown article id 'nope-article'" in err
+    assert "rituals[0]: unknown worksheet id 'nope-ritual'" in err
+
+
 def test_a_language_without_modules_is_one_line(capsys):
     code = main(["library", "--language", "de"])
     assert code != 0

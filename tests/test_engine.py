@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -108,3 +109,28 @@ def test_a_parameters_cell_that_does_not_parse_is_one_sentence_in_a_real_kernel(
     with pytest.raises(nbclient.exceptions.CellExecutionError):
         client.execute()
     assert other.cells[1].outputs[-1]["ename"] == "SyntaxError"
+
+
+def test_execution_timeout_stops_a_cell_that_runs_too_long(tmp_path):
+    started = time.monotonic()
+    result, nb = run_engine(tmp_path, "import time\ntime.sleep(60)", "print('never')",
+                            extra=("--execution-timeout", "2"))
+    assert time.monotonic() - started < 45
+    assert result.returncode == 1
+    assert nb["cells"][0]["outputs"][-1]["ename"] == "CellTimeout"
+    assert "--execution-timeout (2 s)" in nb["cells"][0]["outputs"][-1]["evalue"]
+    assert nb["cells"][1]["outputs"] == []
+
+
+def test_papermill_parameters_files_are_read_as_papermill_reads_them(tmp_path):
+    files = [tmp_path / f"{n}.yaml" for n in ("a", "b", "c")]
+    for path in files:
+        path.write_text("client_id: x\n", encoding="utf-8")
+    result, nb = run_engine(
+        tmp_path, "from handouts.notebook import _parameters_files\n"
+        "print([p.name for p in _parameters_files()])",
+        extra=(f"-f{files[0]}", f"--parameters_file={files[1]}", "-p", "note", "-f",
+               "--parameters_file", str(files[2])))
+    assert result.returncode == 0, result.stderr[-2000:]
+    printed = "".join(nb["cells"][-1]["outputs"][0]["text"]).strip()
+    assert printed == "['a.yaml', 'b.yaml', 'c.yaml']"

@@ -146,10 +146,24 @@ def test_progress_chart_without_matplotlib_says_which_extra(tmp_path, monkeypatc
     printed = capsys.readouterr()
     assert "Days practised" in printed.out  # the tables are shown all the same
     [line] = printed.err.strip().splitlines()
-    assert "matplotlib" in line and "pip install 'handouts[lab]'" in line
+    assert "matplotlib" in line and "pip install 'handouts[chart]'" in line
     assert not chart.exists()
     page = report_html(out, "c-1")  # the Lab and app door: tables, and the same line
-    assert "Days practised" in page and "pip install &#x27;handouts[lab]&#x27;" in page
+    assert "Days practised" in page and "pip install &#x27;handouts[chart]&#x27;" in page
+
+
+@pytest.mark.parametrize(("argv", "module", "extra"), [
+    (["lab", "--no-browser"], "jupyterlab", "lab"), (["app", "--no-browser"], "voila", "lab"),
+    (["build", "--kernel"], "ipykernel", "kernel")])
+def test_a_command_whose_extra_is_missing_says_which_to_install(
+        tmp_path, monkeypatch, capsys, examples, argv, module, extra):
+    monkeypatch.setitem(sys.modules, module, None)  # as on the base install
+    target = str(examples / "clients" / "sample-couple.yaml") if argv[0] == "build" \
+        else str(tmp_path / "practice")
+    assert main([*argv, target]) == 1
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert module in line and f"pip install 'handouts[{extra}]'" in line
+    assert not (tmp_path / "practice").exists()  # nothing made before the line
 
 
 def test_a_killed_worker_fails_its_client_alone_and_leaves_no_pdf(tmp_path):

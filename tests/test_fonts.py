@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 import pikepdf
 import pytest
@@ -74,3 +75,16 @@ def test_pdf_embeds_static_subset_fonts_at_two_weights(tmp_path):
         font = TTFont(io.BytesIO(data))
         assert "fvar" not in font and "gvar" not in font, name
         assert len(data) < 100_000, (name, len(data))  # whole files are 190-270 kB
+
+
+def test_notice_lists_every_bundled_font_and_no_large_font_is_vendored():
+    from handouts.resources import templates_dir
+
+    notice = (Path(__file__).resolve().parents[1] / "NOTICE.md").read_text(encoding="utf-8")
+    fonts = [p for p in (templates_dir() / "fonts").rglob("*") if p.suffix in (".ttf", ".otf")]
+    assert fonts
+    for path in fonts:
+        assert path.name in notice, f"{path.name} is bundled but not in NOTICE.md"
+        assert path.stat().st_size < 1_000_000, f"{path.name} is large: use a font package"
+    for family in (*TEXT_FAMILIES, *FALLBACK_FAMILIES):
+        assert family.replace(" Display", "") in notice, f"{family} has no licence listed"

@@ -52,6 +52,9 @@ def _executed_with_client(name: str) -> dict:
     for cell in nb["cells"]:
         if "parameters" in cell["metadata"].get("tags", []):
             cell["source"] = f'client_id = "c-77"\npartners = [{{"name": "{CANARY}"}}]\n'
+        if "add_section(" in cell["source"]:  # the therapist's own words for this client
+            cell["source"] = (f'session.add_section(title="For {CANARY}", after="end",\n'
+                              f'    text="""{CANARY} and Sam agreed to a walk on Sunday.""")')
         if cell["cell_type"] == "code":
             cell["execution_count"] = 3
             cell["outputs"] = [{"output_type": "display_data", "metadata": {},
@@ -73,6 +76,16 @@ def test_save_hook_stores_the_bundled_parameters_and_no_outputs(name):
         if cell["cell_type"] == "code":
             assert cell["outputs"] == [] and cell["execution_count"] is None
     nbformat.validate(nbformat.from_dict(model["content"]))
+
+
+def test_save_hook_clears_the_own_words_the_therapist_wrote_for_a_client():
+    nb = _executed_with_client("connection")
+    assert any(CANARY in c["source"] and "add_section" in c["source"] for c in nb["cells"])
+    model = {"type": "notebook", "content": nb}
+    strip_for_save(model, path="connection.ipynb")
+    own = [c["source"] for c in model["content"]["cells"] if "add_section(" in c["source"]]
+    assert own and CANARY not in json.dumps(model["content"])
+    assert 'text="""\n"""' in own[0]  # the bundled empty section, ready for the next client
 
 
 def test_save_hook_finds_the_workbook_whatever_the_file_is_called():

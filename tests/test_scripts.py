@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+import subprocess
+import sys
 import unicodedata
 from functools import cache
 
 import pdfplumber
 import pikepdf
 import pytest
+from helpers import without_harfbuzz_subset
 
 from handouts import RenderError, assemble, load_library, render_html, validate, write_handout
+from handouts.resources import emoji_font, is_emoji
 
 NAMES = {
     "Arabic": ("سارا", "Noto-Sans-Arabic"),
@@ -52,6 +57,9 @@ def rendered(tmp_path_factory):
 @pytest.mark.parametrize("script", list(NAMES))
 def test_each_script_is_drawn_by_a_bundled_font(rendered, script):
     name, font = NAMES[script]
+    if script == "emoji" and emoji_font() is None:  # left out (see the test below)
+        assert not [t for t, _ in rendered if t in name and is_emoji(t)]
+        return
     # Letters and the vowel signs of Indic, Thai and Khmer (combining marks) alike.
     letters = [ch for ch in name if ch.isalpha() or ord(ch) >= 0x1F000
                or unicodedata.category(ch).startswith("M")]
@@ -87,6 +95,70 @@ def test_templates_render_without_css_warnings(caplog, tmp_path):
     assert not warnings, warnings[:5]
 
 
+HIDDEN_SUBSETTER_RENDER = """
+import logging, sys
+from handouts import assemble, load_library, validate, write_handout
+import weasyprint.text.ffi
+logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+assert weasyprint.text.ffi.harfbuzz_subset is None, "libharfbuzz-subset0 was not hidden"
+profile = validate({"client_id": "intl-1", "partners": [{"name": "سارا 🌈"}],
+                    "session_date": "2026-12-01", "modules": ["barometer"], "fillable": True})
+write_handout(assemble(profile, load_library()), sys.argv[1])
+"""
+
+
+def test_without_libharfbuzz_subset_the_handout_renders_without_warnings(tmp_path):
+    env = without_harfbuzz_subset(tmp_path / "lib", {**os.environ, "PYTHONWARNINGS": "ignore"})
+    out = tmp_path / "h.pdf"
+    done = subprocess.run([sys.executable, "-c", HIDDEN_SUBSETTER_RENDER, str(out)], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "WARNING" not in done.stderr, done.stderr[-2000:]
+    with pdfplumber.open(out) as pdf:
+        fonts = {c["fontname"].split("+")[-1] for c in pdf.pages[0].chars}
+    assert any(f.startswith("Noto-Sans-Arabic") for f in fonts), fonts
+
+
+def test_without_an_emoji_font_emoji_are_left_out_with_one_note(tmp_path):
+    """The colour emoji font is the system's (fonts-noto-color-emoji), not the wheel's."""
+    profile = tmp_path / "c.yaml"
+    profile.write_text("client_id: emo-1\npartners: [{name: 'Sam 🌈'}, {name: Ana}]\n"
+                       "session_date: 2026-12-01\nmodules: [barometer]\n"
+                       "note: 'See you soon 👩🏽‍❤️‍👨🏿'\n", encoding="utf-8")
+    env = {**os.environ, "HANDOUTS_EMOJI_FONT": ""}
+    done = subprocess.run([sys.executable, "-m", "handouts", "build", str(profile), "-o",
+                           str(tmp_path / "out")], env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stderr.strip() == ("note: emoji in note, partners[0].name left out: no colour "
+                                   "emoji font (install fonts-noto-color-emoji)")
+    [pdf] = (tmp_path / "out").rglob("*.pdf")
+    with pdfplumber.open(pdf) as opened:
+        chars = [c for page in opened.pages for c in page.chars]
+    text = "".join(c["text"] for c in chars)
+    assert "Sam & Ana" in text and "See you soon" in text
+    assert not [c for c in chars if is_emoji(c["text"]) or "Emoji" in c["fontname"]]
+
+
+def test_without_the_cjk_font_a_cjk_name_is_one_line_naming_the_package(
+        tmp_path, monkeypatch, capsys):
+    from handouts import glyphs, resources
+    from handouts.cli import main
+
+    monkeypatch.setattr(resources, "CJK_FONT_PATHS", ("/nonexistent/NotoSansCJK.ttc",))
+    glyphs.coverage.cache_clear()
+    profile = tmp_path / "c.yaml"
+    profile.write_text("client_id: cjk-1\npartners: [{name: 王小明}]\n"
+                       "session_date: 2026-12-01\nmodules: [barometer]\n", encoding="utf-8")
+    try:
+        assert main(["check", str(profile)]) == 1
+    finally:
+        glyphs.coverage.cache_clear()
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "partners[0].name: character U+" in line and line.endswith("install fonts-noto-cjk")
+    assert "王" not in line  # the name itself is never printed
+
+
 @pytest.mark.parametrize("name", ["דניאל", "سامي"])
 def test_right_to_left_names_read_right_to_left(tmp_path, name):
     out = write_handout(handout(partners=[{"name": "Avery"}, {"name": name}]), tmp_path / "h.pdf")
@@ -104,12 +176,14 @@ def test_right_to_left_names_read_right_to_left(tmp_path, name):
 @cache
 def _cjk_glyphs():
     """Return (cmap, {lang tag: locl substitutions}) of the bundled CJK font, as glyph ids."""
-    from fontTools.ttLib import TTFont
+
+    from fontTools.ttLib import TTCollection
 
     from handouts.resources import font_files
 
-    path = font_files(("Noto Sans CJK TC",))["Noto Sans CJK TC"][0][0]
-    font = TTFont(str(path), lazy=True)
+    path = font_files(("Noto Sans CJK TC",))["Noto Sans CJK TC"][0][0]  # the system's
+    faces = TTCollection(str(path), lazy=True).fonts
+    font = next(f for f in faces if f["name"].getDebugName(1) == "Noto Sans CJK TC")
     order = {name: gid for gid, name in enumerate(font.getGlyphOrder())}
     gsub = font["GSUB"].table
     script = next(r.Script for r in gsub.ScriptList.ScriptRecord if r.ScriptTag == "hani")

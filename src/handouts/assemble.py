@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from .content import LIST_OF_KIND, Library, Module, load_library
-from .errors import ProfileError
-from .profile import OwnSection, Profile
+from .errors import HandoutsError, ProfileError
+from .profile import OwnSection, Profile, read_profile
 from .routing import (
     Change,
     discreet,
@@ -84,50 +84,101 @@ def expand_topics(profile: Profile, library: Library, file: object | None = None
     return route(profile, library)[0]
 
 
+def id_problems(chosen: Mapping[str, object], library: Library | None = None,
+                file: object | None = None) -> list[ProfileError]:
+    """Return an error for every topic, flag, module, ritual or script id the library lacks.
+
+    *chosen* holds the lists as a profile or raw parameters give them, so ``handouts
+    check`` can name unknown ids even when another field made the profile invalid.
+    """
+    if library is None:
+        language = chosen.get("language")
+        practice = chosen.get("practice_library")
+        try:
+            library = load_library(practice if isinstance(practice, str) and practice else None,
+                                   language if language in ("en", "es") else "en")
+        except HandoutsError:
+            return []
+    kinds = {"topics": ("topic", list(library.topics)), "flags": ("flag", list(library.flags)),
+             **{name: (f"{kind} id", library.ids(kind)) for name, kind in LISTS.items()}}
+    found = []
+    for name, (what, valid) in kinds.items():
+        values = chosen.get(name) or ()
+        if isinstance(values, str):
+            values = [v.strip() for v in values.split(",") if v.strip()]
+        if not isinstance(values, (list, tuple)):
+            continue
+        for index, value in enumerate(values):
+            if isinstance(value, str) and value not in valid:
+                found.append(ProfileError(f"unknown {what} {value!r}", file=file,
+                                          field=f"{name}[{index}]", choices=valid))
+    return found
+
+
+def file_id_problems(path: object) -> list[ProfileError]:
+    """Return the unknown ids in the profile file at *path*, valid or not otherwise."""
+    try:
+        return id_problems(read_profile(path), None, path)
+    except HandoutsError:
+        return []
+
+
+def _raise_all(found: list[ProfileError]) -> None:
+    if found:
+        found[0].problems = found
+        raise found[0]
+
+
+def _chosen(profile: Profile) -> dict[str, object]:
+    return {name: getattr(profile, name) for name in ("topics", "flags", *LISTS)}
+
+
 def check_choices(profile: Profile, library: Library, file: object | None = None) -> None:
-    """Raise if a chosen id is unknown, of the wrong kind, chosen twice, or flagged."""
-    for index, flag in enumerate(profile.flags):
-        if flag not in library.flags:
-            raise ProfileError(f"unknown flag {flag!r}", file=file, field=f"flags[{index}]",
-                               choices=library.flags)
+    """Raise if a chosen id is unknown, of the wrong kind, chosen twice, or flagged.
+
+    The error raised is the first; its ``problems`` list every one.
+    """
+    found = id_problems(_chosen(profile), library, file)
     for list_name, kind in LISTS.items():
         valid = library.ids(kind)
         seen: set[str] = set()
         for index, module_id in enumerate(getattr(profile, list_name)):
             if module_id not in valid:
-                raise ProfileError(f"unknown {kind} id {module_id!r}", file=file,
-                                   field=f"{list_name}[{index}]", choices=valid)
+                continue  # named by id_problems
             if module_id in seen:
-                raise ProfileError(f"{module_id!r} is chosen twice", file=file,
-                                   field=f"{list_name}[{index}]")
+                found.append(ProfileError(f"{module_id!r} is chosen twice", file=file,
+                                          field=f"{list_name}[{index}]"))
+                continue
+            seen.add(module_id)
             clash = leave_reason(module_id, profile, library)
             if clash:
                 # A concern of fear or coercion is never the thing to remove.
                 remedy = ("remove the module" if individual_packets(profile, library)
                           else "remove the module or the flag")
-                raise ProfileError(
+                found.append(ProfileError(
                     f"{module_id!r} must not be used when {clash[0]!r} is noted "
                     f"({clash[1].rstrip('.')}); {remedy}",
-                    file=file, field=f"{list_name}[{index}]")
+                    file=file, field=f"{list_name}[{index}]"))
             audiences = library.modules[module_id].audiences
             if profile.reader not in audiences:
-                raise ProfileError(
+                found.append(ProfileError(
                     f"{module_id!r} is not written for this reader ({profile.reader}; it "
                     f"serves: {', '.join(audiences)}); choose another or set audience",
-                    file=file, field=f"{list_name}[{index}]")
-            seen.add(module_id)
+                    file=file, field=f"{list_name}[{index}]"))
     for ritual in profile.participants:
         if ritual not in profile.rituals:
-            raise ProfileError(f"{ritual!r} is not a chosen ritual", file=file,
-                               field=f"participants.{ritual}", choices=profile.rituals)
+            found.append(ProfileError(f"{ritual!r} is not a chosen ritual", file=file,
+                                      field=f"participants.{ritual}", choices=profile.rituals))
     anchors = ["start", "end", *profile.modules, *profile.rituals, *profile.scripts]
     for index, own in enumerate(profile.own_sections):
         if own.after not in anchors:
-            raise ProfileError(f"cannot place a section after {own.after!r}", file=file,
-                               field=f"own_sections[{index}].after", choices=anchors)
+            found.append(ProfileError(f"cannot place a section after {own.after!r}",
+                                      file=file, field=f"own_sections[{index}].after",
+                                      choices=anchors))
     if not profile.modules and not profile.rituals and not profile.scripts:
-        raise ProfileError("choose at least one module, ritual or script", file=file,
-                           field="modules", choices=library.ids("article"))
+        found.append(ProfileError("choose at least one module, ritual or script", file=file,
+                                  field="modules", choices=library.ids("article")))
+    _raise_all(found)
 
 
 def assemble(profile: Profile, library: Library, file: object | None = None) -> Handout:
@@ -139,10 +190,7 @@ def assemble(profile: Profile, library: Library, file: object | None = None) -> 
     """
     # A handout built for one topic is titled by it (never by a client's name).
     topics = [library.topics[t].title for t in profile.topics if t in library.topics]
-    for index, topic_id in enumerate(profile.topics):
-        if topic_id not in library.topics:
-            raise ProfileError(f"unknown topic {topic_id!r}", file=file,
-                               field=f"topics[{index}]", choices=library.topics)
+    _raise_all(id_problems(_chosen(profile), library, file))  # all of them, before routing
     profile, changes = route(profile, library)
     check_choices(profile, library, file)
     alone = individual_packets(profile, library) and profile.reader == "individual"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from importlib.util import find_spec
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -12,6 +13,7 @@ from pydantic import SecretStr
 from .assemble import Packet, plan_packets, plan_report
 from .errors import BuildError, HandoutsError
 from .files import Keep, cannot_write, output_paths, private_dir, real_client_folder, temp_path
+from .glyphs import fallbacks_needed
 from .pdf import PASSWORD_ENV
 from .plan import Job, task_for
 from .pool import Done, one_line, run_tasks, undo
@@ -68,6 +70,9 @@ def build_packets(
     out or brought in, before anything runs. *discreet* makes every packet discreet;
     *copies* (``shared`` or ``per-partner``) overrides the profile's ``copies``.
     """
+    if kernel and find_spec("ipykernel") is None:
+        raise BuildError("--kernel needs ipykernel, which is not installed: "
+                         "pip install 'handouts[kernel]'", file=profile_path)
     profile = load_profile(profile_path)
     if password:
         profile = profile.model_copy(update={"password": SecretStr(password)})
@@ -81,6 +86,7 @@ def build_packets(
         for line in plan_report(profile, planned):
             report(line)
     editions = [p.profile for p in planned]
+    fallbacks_needed(profile)  # here, not in the worker: a character left out is noted
     workbook_path(workbook)
     output_dir = Path(output_dir).expanduser().resolve()
     paths = [output_paths(output_dir, edition, workbook) for edition in editions]

@@ -223,7 +223,7 @@ def check(files: tuple[Path, ...], practice_library: Path | None) -> None:
     For each profile, show the plan without building: which PDFs, which pages go in, and
     which pages the profile's flags leave out or bring in, and why.
     """
-    from .assemble import plan_packets
+    from .assemble import file_id_problems, plan_packets
     from .content import check_library
     from .glyphs import fallbacks_needed
     from .html import environment
@@ -243,8 +243,8 @@ def check(files: tuple[Path, ...], practice_library: Path | None) -> None:
                 profile = profile.model_copy(update={"practice_library": str(practice_library)})
             planned = plan_packets(profile, file=path)
             fallbacks_needed(profile)
-        except HandoutsError as exc:
-            problems += [str(p) for p in exc.problems]
+        except HandoutsError as exc:  # and every unknown id, though another field failed
+            problems += dict.fromkeys(str(p) for p in [*exc.problems, *file_id_problems(path)])
             continue
         _show_plan(path, profile, planned)
     for line in problems:

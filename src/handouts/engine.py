@@ -14,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import signal
 import sys
+import threading
 from typing import Any
 
 import click
@@ -126,14 +128,43 @@ def _engine_class():
             # the notebook is written once, when papermill completes it.
             output_path, nb_man.output_path = nb_man.output_path, None
             try:
-                _run_cells(nb_man)
+                _run_cells(nb_man, kwargs.get("execution_timeout"))
             finally:
                 nb_man.output_path = output_path
 
     return WarmEngine
 
 
-def _run_cells(nb_man) -> None:
+class CellTimeout(Exception):
+    """A cell ran past papermill's ``--execution-timeout``."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None):
+    """Raise CellTimeout in the running cell after *seconds* (POSIX main thread only).
+
+    A kernel is interrupted from outside; here the cell runs in this very process, so a
+    timer signal stops it where it is, and IPython records the error as the cell's output.
+    """
+    usable = (seconds and seconds > 0 and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+
+    def stop(signum, frame):
+        raise CellTimeout(f"the cell ran past --execution-timeout ({seconds:g} s)")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _run_cells(nb_man, timeout: float | None = None) -> None:
     count = 0
     for index, cell in enumerate(nb_man.nb.cells):
         if cell.cell_type != "code":
@@ -141,7 +172,8 @@ def _run_cells(nb_man) -> None:
         nb_man.cell_start(cell, index)
         count += 1
         cell.execution_count = count
-        cell.outputs = run_cell(cell.source, count)
+        with _time_limit(timeout):
+            cell.outputs = run_cell(cell.source, count)
         if any(o["output_type"] == "error" for o in cell.outputs):
             nb_man.cell_exception(cell, index)
             nb_man.cell_complete(cell, index)

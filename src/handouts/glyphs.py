@@ -7,13 +7,23 @@ fallback fonts a handout needs so that Latin-only handouts load none of them.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from functools import cache
 
 from .errors import RenderError
 from .profile import Profile
-from .resources import FALLBACK_FAMILIES, FALLBACK_RANGES, TEXT_FAMILIES, font_files
+from .resources import (
+    CJK_PACKAGE,
+    EMOJI_PACKAGE,
+    FALLBACK_FAMILIES,
+    FALLBACK_RANGES,
+    TEXT_FAMILIES,
+    emoji_font,
+    font_files,
+    is_emoji,
+)
 
 # Characters that shape text rather than draw: joiners, bidi marks, variation selectors.
 _INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zs", "Zl", "Zp"}
@@ -23,6 +33,9 @@ def _invisible(char: str) -> bool:
     code = ord(char)
     return (unicodedata.category(char) in _INVISIBLE_CATEGORIES
             or 0xFE00 <= code <= 0xFE0F or 0xE0100 <= code <= 0xE01EF)
+
+
+CJK_FAMILY = "Noto Sans CJK TC"
 
 
 @cache
@@ -60,19 +73,31 @@ def fallbacks_needed(profile: Profile) -> list[str]:
     """Return the fallback families the client text needs; raise on a character none has."""
     base = coverage(TEXT_FAMILIES[0]) | coverage(TEXT_FAMILIES[1])
     needed: list[str] = []
+    no_emoji = emoji_font() is None
+    left_out: list[str] = []
     for field, text in client_texts(profile):
         for char in set(text):
             if ord(char) in base or _invisible(char):
                 continue
+            if no_emoji and is_emoji(char):
+                left_out += [field] if field not in left_out else []
+                continue  # html.client_text leaves emoji out: no box, no failure
             family = next((f for f in FALLBACK_FAMILIES if ord(char) in coverage(f)), None)
             if family is None:
                 name = unicodedata.name(char, "unnamed character")
+                cjk = any(lo <= ord(char) <= hi for lo, hi in FALLBACK_RANGES[CJK_FAMILY])
+                remedy = (f"install {CJK_PACKAGE}" if cjk and not coverage(CJK_FAMILY)
+                          else "remove or replace it")
                 raise RenderError(
                     f"character U+{ord(char):04X} ({name}) has no glyph in the bundled "
-                    "fonts and would print as an empty box; remove or replace it",
+                    f"fonts and would print as an empty box; {remedy}",
                     field=field)
             if family not in needed:
                 needed.append(family)
+    if left_out:
+        logging.getLogger("handouts").warning(
+            "emoji in %s left out: no colour emoji font (install %s)",
+            ", ".join(sorted(left_out)), EMOJI_PACKAGE)
     return [f for f in FALLBACK_FAMILIES if f in needed]
 
 

@@ -14,8 +14,16 @@ from markupsafe import Markup, escape
 
 from .assemble import Handout
 from .errors import RenderError
-from .glyphs import fallbacks_needed, mark_cjk_language
-from .resources import FALLBACK_RANGES, TEXT_FAMILIES, font_files, load_yaml, templates_dir
+from .glyphs import coverage, fallbacks_needed, mark_cjk_language
+from .resources import (
+    FALLBACK_RANGES,
+    SYSTEM_FAMILIES,
+    TEXT_FAMILIES,
+    emoji_font,
+    font_files,
+    load_yaml,
+    templates_dir,
+)
 from .untrusted import MAX_LOGO_BYTES, check_file
 
 # Quotation marks as each language prints them (double, then single or inner).
@@ -61,6 +69,11 @@ _TAG = re.compile(r"(<[^>]*>)")
 
 
 def _wrap_emoji(text: str) -> str:
+    if _EMOJI_RUN.search(text) and emoji_font() is None:  # left out, with a note (glyphs)
+        drawn = coverage(TEXT_FAMILIES[0]) | coverage(TEXT_FAMILIES[1])
+        return re.sub(r" {2,}", " ", _EMOJI_RUN.sub(
+            lambda m: "" if any(ord(c) not in drawn for c in _PICTOGRAPH.findall(m.group(0)))
+            else m.group(0), text))
     return _EMOJI_RUN.sub(
         lambda m: f'<span class="emoji">{m.group(0)}</span>'
         if _PICTOGRAPH.search(m.group(0)) else m.group(0), text)
@@ -228,7 +241,7 @@ def font_faces(fallbacks: list[str] | tuple[str, ...] = ()) -> list[dict[str, st
     """Return @font-face descriptors for the text fonts and *fallbacks*, as file URLs."""
     faces = []
     for family, files in font_files((*TEXT_FAMILIES, *fallbacks)).items():
-        for path, weight, style in files:
+        for path, weight, style in files if family not in SYSTEM_FAMILIES else ():
             # A variable font serves both weights the templates use.
             ranges = ", ".join(f"U+{lo:X}-{hi:X}" for lo, hi in FALLBACK_RANGES.get(family, []))
             for w in [weight] if weight else [400, 700]:

@@ -15,6 +15,7 @@ import re
 import secrets
 import subprocess
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -81,17 +82,23 @@ def is_practice_folder(folder: Path) -> bool:
     return (folder / "practice.yaml").is_file() and (folder / "connection.ipynb").is_file()
 
 
-def _bundled_parameters(name: str) -> str | None:
+def _bundled_cells(name: str) -> tuple[str | None, str | None]:
+    """Return the bundled workbook's parameters cell and own-words cell (None if absent)."""
     try:
         import nbformat
 
         nb = nbformat.read(workbook_path(name), as_version=4)
     except (HandoutsError, OSError, ValueError):
-        return None
-    for cell in nb.cells:
-        if "parameters" in cell.get("metadata", {}).get("tags", []):
-            return cell.source
-    return None
+        return None, None
+    parameters = next((c.source for c in nb.cells
+                       if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+    own = next((c.source for c in nb.cells if c.cell_type == "code" and _OWN.search(c.source)),
+               None)
+    return parameters, own
+
+
+# The cell where the therapist writes a section for this client (session.add_section).
+_OWN = re.compile(r"\badd_section\s*\(")
 
 
 def strip_for_save(model: dict[str, Any], **kwargs: Any) -> None:
@@ -99,15 +106,16 @@ def strip_for_save(model: dict[str, Any], **kwargs: Any) -> None:
 
     Works on the model in place, as Jupyter Server expects. A notebook that calls
     ``handouts.start(globals(), "<workbook>")`` (or ``handouts.form``) gets that bundled
-    workbook's parameters cell back; every notebook loses its outputs, execution counts
-    and saved widget state (which would hold the form's values).
+    workbook's parameters and own-words (``session.add_section``) cells back; every
+    notebook loses its outputs, execution counts and saved widget state (which would
+    hold the form's values).
     """
     if model.get("type") != "notebook" or not isinstance(model.get("content"), dict):
         return
     nb = model["content"]
     sources = "\n".join(_text(c.get("source", "")) for c in nb.get("cells", []))
     match = _START.search(sources)
-    bundled = _bundled_parameters(match.group(1)) if match else None
+    bundled, own = _bundled_cells(match.group(1)) if match else (None, None)
     metadata = nb.get("metadata", {})
     metadata.pop("widgets", None)
     for cell in nb.get("cells", []):
@@ -120,6 +128,9 @@ def strip_for_save(model: dict[str, Any], **kwargs: Any) -> None:
             if "parameters" in meta.get("tags", []) and match:
                 cell["source"] = bundled if bundled is not None else (
                     "# parameters: cleared on save (client data stays out of workbooks)\n")
+            elif match and _OWN.search(_text(cell.get("source", ""))):
+                cell["source"] = own if own is not None else (
+                    "# your own words: cleared on save (client text stays out of workbooks)\n")
             if "injected-parameters" in meta.get("tags", []):
                 cell["source"] = "# injected parameters: cleared on save\n"
 
@@ -164,6 +175,10 @@ def app_command(folder: Path, port: int = 0, browser: bool = True) -> list[str]:
 def serve(folder: str | Path, command: str, port: int = 0, browser: bool = True,
           env: dict[str, str] | None = None) -> subprocess.Popen:
     """Create the practice folder on first use and start Lab or Voilà on it (umask 0077)."""
+    needed = "jupyterlab" if command == "lab" else "voila"
+    if find_spec(needed) is None:
+        raise HandoutsError(f"handouts {command} needs {needed}, which is not installed: "
+                            "pip install 'handouts[lab]'")
     folder = Path(folder).resolve()
     if not is_practice_folder(folder):
         for path in init_folder(folder):

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import click
+
 from .assemble import Handout, Packet, assemble, plan_report
 from .content import LIST_OF_KIND, Library, Module, load_library, parse_module_text
 from .errors import (
@@ -286,15 +288,25 @@ def _parameters_files() -> list[Path]:
         pass  # no /proc (macOS, Windows): only this process's command line
     found: list[Path] = []
     for argv, folders in commands:
-        if not any(Path(arg).name.startswith("papermill") for arg in argv[:2]):
+        at = next((i for i, arg in enumerate(argv[:2]) if Path(arg).name.startswith("papermill")),
+                  None)
+        if at is None:
             continue
-        for arg, value in zip(argv, [*argv[1:], ""], strict=True):
-            if arg.startswith(("--parameters_file=", "--parameters-file=")):
-                arg, value = "-f", arg.split("=", 1)[1]
-            if arg in ("-f", "--parameters_file", "--parameters-file") and value:
-                found += [(folder / value).resolve() for folder in folders
-                          if (folder / value).is_file()][:1]
+        for value in _papermill_files(argv[at + 1:]):
+            found += [(folder / value).resolve() for folder in folders
+                      if (folder / value).is_file()][:1]
     return found
+
+
+def _papermill_files(args: list[str]) -> tuple[str, ...]:
+    """Return the ``-f`` files in papermill arguments *args*, parsed by papermill's own CLI."""
+    from papermill.cli import papermill  # loaded only where papermill runs the notebook
+
+    try:
+        context = papermill.make_context("papermill", list(args), resilient_parsing=True)
+    except click.ClickException:
+        return ()
+    return tuple(context.params.get("parameters_file") or ())
 
 
 class Picker:

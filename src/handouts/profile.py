@@ -379,9 +379,13 @@ def validate(params: dict[str, Any], file: object | None = None) -> Profile:
     if unknown:
         unknown[0].problems = unknown
         raise unknown[0]
+    early: dict[str, ProfileError] = {}  # reported with pydantic's, not instead of them
     for key in BOOL_FIELDS:
         if key in data:
-            data[key] = _coerce_bool(data[key], key, file)
+            try:
+                data[key] = _coerce_bool(data[key], key, file)
+            except ProfileError as exc:
+                early[key] = exc
     for key in STRING_FIELDS:
         _keep_text(data.get(key), key, file)
     if isinstance(data.get("note"), dict):
@@ -406,19 +410,24 @@ def validate(params: dict[str, Any], file: object | None = None) -> Profile:
             data["session_date"] = dt.date.fromisoformat(data["session_date"].strip())
         except ValueError:
             shown = shown_value(data["session_date"]) or "the value"
-            raise ProfileError(f"{shown} is not a date like 2026-11-24",
-                               file=file, field="session_date") from None
+            early["session_date"] = ProfileError(f"{shown} is not a date like 2026-11-24",
+                                                 file=file, field="session_date")
     for key in ("modules", "rituals", "scripts", "topics", "flags", "languages"):
         if isinstance(data.get(key), str):
             data[key] = [s.strip() for s in data[key].split(",") if s.strip()]
     if "crisis_lines" in data:
         check_practice_lines(data["crisis_lines"], file)
     try:
-        return Profile(**data)
+        profile = Profile(**{k: v for k, v in data.items() if k not in early})
+        problems = []
     except ValidationError as exc:
-        problems = [_profile_error(err, file) for err in exc.errors()]
+        problems = [_profile_error(err, file) for err in exc.errors()
+                    if not err["loc"] or err["loc"][0] not in early]
+    problems = [*early.values(), *problems]
+    if problems:
         problems[0].problems = problems
         raise problems[0] from None
+    return profile
 
 
 def unknown_parameter(name: str, valid: Iterable[str], file: object | None = None

@@ -12,7 +12,7 @@ from .harvest import HISTORY, ISSUED, load_history, read_jsonl
 from .untrusted import plain
 
 MISSING_MATPLOTLIB = ("the practice chart needs matplotlib, which is not installed: "
-                      "pip install 'handouts[lab]'")
+                      "pip install 'handouts[chart]'")
 
 
 @dataclass(frozen=True)

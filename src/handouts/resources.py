@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -121,6 +122,37 @@ FALLBACK_RANGES = {
 }
 
 
+# Colour emoji come from the system's font package, not the wheel (the font is 10 MB):
+# Debian and Ubuntu `fonts-noto-color-emoji`, Fedora and Arch at their paths below.
+# HANDOUTS_EMOJI_FONT names another file, or "" for none (emoji are then left out).
+EMOJI_PACKAGE = "fonts-noto-color-emoji"
+EMOJI_FONT_PATHS = ("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf",
+                    "/usr/share/fonts/google-noto-color-emoji-fonts/NotoColorEmoji.ttf",
+                    "/usr/share/fonts/noto/NotoColorEmoji.ttf")
+
+
+# Noto Sans CJK (Pan-CJK) comes from the system too (Debian and Ubuntu `fonts-noto-cjk`,
+# Arch at the second path): a collection whose "Noto Sans CJK TC" face Pango finds by
+# name, so it gets no @font-face (SYSTEM_FAMILIES).
+CJK_PACKAGE = "fonts-noto-cjk"
+CJK_FONT_PATHS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+                  "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc")
+SYSTEM_FAMILIES = ("Noto Sans CJK TC",)
+
+
+def emoji_font() -> Path | None:
+    """Return the colour emoji font this machine has, or None."""
+    chosen = os.environ.get("HANDOUTS_EMOJI_FONT")
+    candidates = EMOJI_FONT_PATHS if chosen is None else (chosen,)
+    return next((Path(p) for p in candidates if p and Path(p).is_file()), None)
+
+
+def is_emoji(text: str) -> bool:
+    """Whether *text* holds a character of an emoji (pictograph, joiner, modifier or tag)."""
+    return any(lo <= ord(char) <= hi for char in text
+               for lo, hi in FALLBACK_RANGES["Noto Color Emoji"])
+
+
 def static_fonts_dir() -> Path:
     """Return the folder of shipped static font instances (see tools/make_static_fonts.py)."""
     return templates_dir() / "fonts" / "static"
@@ -160,13 +192,13 @@ def font_files(families: tuple[str, ...] = TEXT_FAMILIES) -> dict[str, list[tupl
             result[family] = [(vendored / "NotoSansHebrew-Regular.ttf", "400", "normal"),
                               (vendored / "NotoSansHebrew-Bold.ttf", "700", "normal")]
         elif family == "Noto Color Emoji":
-            result[family] = [(vendored / "NotoColorEmoji.ttf", "400", "normal")]
+            found = emoji_font()
+            result[family] = [(found, "400", "normal")] if found else []
         elif family == "Noto Sans CJK TC":
             # A Pan-CJK font: its `locl` feature draws Japanese and Korean shapes for
             # text marked lang="ja" / lang="ko" (see glyphs.mark_cjk_language).
-            package = files("cvttf_NotoSansCJK_Regular")
-            result[family] = [(Path(str(package / "NotoSansCJKtc-Regular.otf")), "400",
-                               "normal")]
+            found = next((Path(p) for p in CJK_FONT_PATHS if Path(p).is_file()), None)
+            result[family] = [(found, "400", "normal")] if found else []
         else:
             import fontpkg
 
