@@ -68,6 +68,8 @@ def test_boolean_fields_accept_yaml_words(tmp_path, value, expected):
         ("langauge: es\n", "", "unknown parameter 'langauge' (did you mean 'language'?)"),
         ("accent_color: teal\n", "accent_color", "must be a colour"),
         ("session_date: next week\n", "session_date", "is not a date"),
+        ("note: {fr: Bonjour}\n", "note.fr", "valid: en, es"),  # a note per language
+        ("note: {es: [1, 2]}\n", "note.es", "valid string"),
     ],
 )
 def test_bad_values_name_the_field(tmp_path, extra, field, fragment):

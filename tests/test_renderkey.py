@@ -84,6 +84,8 @@ def _changes(profile: Profile, tmp_path) -> dict[str, tuple[object, str | None, 
         "partner_copy": (1, None, None, {"partners": profile.partners[:1]}),
         "participants": ({profile.rituals[0]: (profile.partners[0].name,)}, None, None),
         "discreet_name": ("Wellness Office", None, None),
+        # One copy per partner: this copy is the first partner's, and says so on its cover.
+        "copies": ("per-partner", None, "THIS COPY IS FOR", {"partner_copy": 1}),
         "immigration_note": (True, None, "does not ask about your immigration status"),
         "since_last_time": (True, None, None),
         "quote": ("Slower mornings.", None, None),

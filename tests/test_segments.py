@@ -95,7 +95,10 @@ def test_every_kind_of_edit_prints_what_a_whole_build_prints(examples, edit):
 def test_each_example_rebuilds_to_the_same_bytes(examples, name):
     profile = load(examples, name)
     assert build(profile, reuse=True) == build(profile, reuse=False)
-    edited = profile.model_copy(update={"note": profile.note + "\nSee you soon."})
+    note = profile.note  # one text, or one per language
+    note = ({lang: text + "\nSee you soon." for lang, text in note.items()}
+            if isinstance(note, dict) else note + "\nSee you soon.")
+    edited = profile.model_copy(update={"note": note})
     assert build(edited, reuse=True) == build(edited, reuse=False)
     assert segments._LAST, "the example was not split into parts: nothing would be reused"
 

@@ -421,7 +421,7 @@ def validate(params: dict[str, Any], file: object | None = None) -> Profile:
         profile = Profile(**{k: v for k, v in data.items() if k not in early})
         problems = []
     except ValidationError as exc:
-        problems = [_profile_error(err, file) for err in exc.errors()
+        problems = [_profile_error(err, file) for err in _one_per_union(exc.errors())
                     if not err["loc"] or err["loc"][0] not in early]
     problems = [*early.values(), *problems]
     if problems:
@@ -444,6 +444,23 @@ def unknown_parameter(name: str, valid: Iterable[str], file: object | None = Non
     return ProfileError(f"unknown parameter {name!r}", file=file, choices=valid)
 
 
+# pydantic names the member of a union (text or one per language) in an error's location.
+_UNION_TAG = re.compile(r"function-[a-z]+\[.*\]|constrained-str|str|dict\[.*\]")
+
+
+def _one_per_union(errors: list[dict]) -> list[dict]:
+    """Keep, for a field that is text or one text per language, the member that was given."""
+    kept = []
+    for err in errors:
+        tags = [p for p in err["loc"] if isinstance(p, str) and _UNION_TAG.fullmatch(p)]
+        if tags and (err["type"] == "dict_type" or (err["type"] == "string_type"
+                                                    and isinstance(err["input"], dict))):
+            continue  # the other member's complaint: the value was not meant as that
+        loc = tuple(p for p in err["loc"] if p not in tags and p != "[key]")
+        kept.append({**err, "loc": loc})
+    return kept
+
+
 def _profile_error(err: dict, file: object | None) -> ProfileError:
     loc = ".".join(str(p) for p in err["loc"])
     kind = err["type"]
@@ -459,8 +476,8 @@ def _profile_error(err: dict, file: object | None) -> ProfileError:
                                 choices=allowed)
         return ProfileError("is not a known field", file=file, field=loc, choices=allowed)
     if kind == "literal_error":
-        choices = (("en", "es") if top == "crisis_lines"
-                   else Profile.model_fields[top].annotation.__args__)
+        # pydantic lists the allowed values as "'en' or 'es'" (one Literal per field or key)
+        choices = re.findall(r"'([^']*)'", err.get("ctx", {}).get("expected", ""))
         return ProfileError(f"{shown_value(err['input']) or 'the value'} is not allowed",
                             file=file, field=loc,
                             choices=choices)
