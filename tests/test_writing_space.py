@@ -37,14 +37,17 @@ def build(tmp_path_factory, examples):
 
 
 def _writing_items(language: str):
-    """Yield (worksheet id, extra number, item number, text) of each writing item."""
+    """Yield (worksheet id, extra number, item number, text, partners) of each writing
+    item as printed: once for both partners side by side, or, on a private worksheet,
+    once on each partner's own page (partner 1's page first)."""
     lib = load_library(None, language)
     for ritual in WRITING:
         module = lib.get(ritual).for_reader("couple")
-        for e, extra in enumerate(module.extras, start=1):
-            for i, item in enumerate(extra.items, start=1):
-                if not extra.choices and item.rstrip().endswith("___"):
-                    yield ritual, e, i, item.rstrip().rstrip("_").rstrip()
+        for ks in ([(1,), (2,)] if lib.get(ritual).private else [(1, 2)]):
+            for e, extra in enumerate(module.extras, start=1):
+                for i, item in enumerate(extra.items, start=1):
+                    if not extra.choices and item.rstrip().endswith("___"):
+                        yield ritual, e, i, item.rstrip().rstrip("_").rstrip(), ks
 
 
 def _rules(page) -> list[tuple[float, float, float]]:
@@ -94,9 +97,12 @@ def test_each_writing_item_has_three_ruled_lines_per_partner(build, language, la
     line = (10 if large_print else 6.5) * MM
     with pdfplumber.open(build(language, large_print=large_print)) as pdf:
         seen: dict = {}
-        for ritual, e, i, text in items:
+        for ritual, e, i, text, ks in items:
             page, bottom = _label_position(pdf, text, seen)
             under = [r for r in _rules(page) if bottom < r[0] < bottom + 5 * line]
+            if len(ks) == 1:  # one partner's own page: their three rules
+                assert _ruled(under, line), (ritual, e, i, ks)
+                continue
             # two partners side by side: three rules each, a handwritten line apart
             for left in (True, False):
                 side = [r for r in under if (r[1] < page.width / 2) == left]
@@ -124,10 +130,10 @@ def test_fillable_fields_sit_where_the_lines_are(build, large_print):
                 fields[annot["data"].get("T", b"").decode()] = (page.page_number, annot)
         seen_print: dict = {}
         seen_fill: dict = {}
-        for ritual, e, i, text in _writing_items("en"):
+        for ritual, e, i, text, ks in _writing_items("en"):
             page, bottom = _label_position(printed, text, seen_print)
             fpage, fbottom = _label_position(fillable, text, seen_fill)
-            for k in (1, 2):
+            for k in ks:
                 number, annot = fields[f"{ritual}.p{k}.extra-{e}.item-{i}"]
                 assert number == fpage.page_number, (ritual, e, i, k)
                 rules = [r for r in _rules(page) if bottom < r[0] < bottom + 5 * line
