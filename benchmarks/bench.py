@@ -39,9 +39,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import handouts
-from handouts import batch
-from handouts.html import render_html
-from handouts.resources import examples_dir, templates_dir, workbook_path
+from handouts.core.resources import examples_dir, templates_dir, workbook_path
+from handouts.render.html import render_html
+from handouts.run import batch
 
 BASELINE = Path(__file__).resolve().parent / "baseline" / "demo-couple.html"
 
@@ -118,7 +118,8 @@ def _warm_in_process(html: str, profile: str, runs: int) -> dict[str, float]:
     import weasyprint
     from weasyprint.text.fonts import FontConfiguration
 
-    from handouts.pdf import _collector_paused, render_pdf, write_handout
+    from handouts.records.issue import write_handout
+    from handouts.render.pdf import _collector_paused, render_pdf
 
     width = _preview_width()
     fonts = FontConfiguration()

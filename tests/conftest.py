@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from handouts.resources import examples_dir
+from handouts.core.resources import examples_dir
 
 
 @pytest.fixture(scope="session")

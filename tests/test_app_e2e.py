@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from test_lab_e2e import _browser, _free_port, _missing, _pdf_words, private_env
 
-from handouts.content import load_library
-from handouts.profile import load_profile
+from handouts.content.library import load_library
+from handouts.plan.profile import load_profile
 
 REQUIRED = os.environ.get("HANDOUTS_REQUIRE_E2E") == "1"
 
@@ -62,7 +62,7 @@ def _stop(server) -> None:
 @pytest.fixture
 def app(tmp_path):
     _ready()
-    from handouts.lab import serve
+    from handouts.ui.lab import serve
 
     folder = tmp_path / "practice"
     port = _free_port()

@@ -14,7 +14,8 @@ import re
 import pytest
 from helpers import normalise, pdf_text
 
-from handouts import assemble, load_library, render_html, validate, write_pdf
+from handouts import load_library, render_html, validate, write_pdf
+from handouts.plan import assemble
 
 PARTNERS = {
     "individual": [{"name": "Rowan"}],

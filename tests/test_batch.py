@@ -16,9 +16,9 @@ import pytest
 from helpers import pdf_text
 from nbformat.v4 import new_code_cell
 
-from handouts import batch
-from handouts.cli import main
-from handouts.resources import workbook_path
+from handouts.core.resources import workbook_path
+from handouts.run import batch
+from handouts.ui.cli import main
 
 HEADER = "client_id,partners,session_date,modules,rituals,scripts,note\n"
 
@@ -187,7 +187,7 @@ def test_the_progress_bar_on_a_terminal_runs_no_thread(monkeypatch, capsys):
 
     from rich.console import Console
 
-    from handouts.report import BatchResult, Outcome, with_progress
+    from handouts.run.report import BatchResult, Outcome, with_progress
 
     monkeypatch.setattr(Console, "is_terminal", property(lambda self: True))
     seen = []

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from helpers import normalise, pdf_text, write_profile
 
-from handouts.cli import main
+from handouts.ui.cli import main
 
 GOOD = """\
 practice: ../practice.yaml
@@ -187,7 +187,7 @@ def test_cleaning_removes_only_dead_processes_temp_files(tmp_path):
     import subprocess
     import sys
 
-    from handouts.files import remove_stale_temps
+    from handouts.core.files import remove_stale_temps
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True).stdout.strip()

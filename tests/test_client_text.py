@@ -10,11 +10,12 @@ import pytest
 from helpers import normalise, pdf_text
 from test_harvest import build, fill_with_pypdf
 
-from handouts import assemble, load_library, validate, write_handout
-from handouts.cli import main
-from handouts.harvest import harvest
-from handouts.progress import report_html
-from handouts.report import BatchResult, Outcome, print_summary
+from handouts import load_library, validate, write_handout
+from handouts.plan import assemble
+from handouts.records.harvest import harvest
+from handouts.records.progress import report_html
+from handouts.run.report import BatchResult, Outcome, print_summary
+from handouts.ui.cli import main
 
 ANSWERS = {"six-second-kiss.p1.prompt-1": "[/] closed nothing",
            "six-second-kiss.p2.prompt-1": "[bold]x and \x1b[31mred\x1b[0m \u202egnp.exe",

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from handouts import LibraryError, load_library
-from handouts.content import check_library
-from handouts.html import markdown
+from handouts.content.library import check_library
+from handouts.render.html import markdown
 
 ARTICLE = """\
 ---

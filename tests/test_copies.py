@@ -9,7 +9,7 @@ import pypdf
 import pytest
 from helpers import fill_with_pypdf, normalise
 
-from handouts.cli import main
+from handouts.ui.cli import main
 
 PROFILE = """\
 client_id: c-9

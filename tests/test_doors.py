@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from handouts.cli import main
-from handouts.resources import workbook_path
+from handouts.core.resources import workbook_path
+from handouts.ui.cli import main
 
 PAPERMILL = str(Path(sys.executable).with_name("papermill"))
 PROFILE = """\

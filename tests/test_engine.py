@@ -127,7 +127,7 @@ def test_papermill_parameters_files_are_read_as_papermill_reads_them(tmp_path):
     for path in files:
         path.write_text("client_id: x\n", encoding="utf-8")
     result, nb = run_engine(
-        tmp_path, "from handouts.notebook import _parameters_files\n"
+        tmp_path, "from handouts.run.notebook import _parameters_files\n"
         "print([p.name for p in _parameters_files()])",
         extra=(f"-f{files[0]}", f"--parameters_file={files[1]}", "-p", "note", "-f",
                "--parameters_file", str(files[2])))

@@ -15,11 +15,13 @@ from helpers import pdf_text
 from test_batch import tricky_workbook
 from test_harvest import fill_with_pypdf
 
-from handouts import assemble, batch, load_library, validate, write_handout
-from handouts.cli import main
-from handouts.files import output_paths, private_dir
-from handouts.harvest import HISTORY
-from handouts.progress import report_html
+from handouts import load_library, validate, write_handout
+from handouts.core.files import output_paths, private_dir
+from handouts.plan import assemble
+from handouts.records.harvest import HISTORY
+from handouts.records.progress import report_html
+from handouts.run import batch
+from handouts.ui.cli import main
 
 ROWS = "client_id,partners,session_date,modules,rituals,scripts,note\n" + "".join(
     f"b-0{i},Pat{i}; Lou{i},2026-12-01,barometer,,,\n" for i in range(3))
@@ -102,15 +104,15 @@ def test_a_read_only_client_folder_fails_that_file_alone_in_a_harvest(tmp_path):
 # and their children inherit the patch.
 DISK_FULL = """
 import errno, os, sys
-import handouts.files, handouts.pdf, handouts.records
-real = handouts.files.atomic_write
+import handouts.core.files, handouts.render.pdf, handouts.records.store
+real = handouts.core.files.atomic_write
 def full(path, data):
     if sys.argv[1] in str(path):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
     return real(path, data)
-for module in (handouts.files, handouts.pdf, handouts.records):
+for module in (handouts.core.files, handouts.render.pdf, handouts.records.store):
     module.atomic_write = full
-from handouts.cli import main
+from handouts.ui.cli import main
 sys.exit(main(sys.argv[2:]))
 """
 

@@ -6,8 +6,8 @@ import pikepdf
 import pytest
 from helpers import write_profile
 
-from handouts.cli import main
-from handouts.content import load_library
+from handouts.content.library import load_library
+from handouts.ui.cli import main
 
 WORKSHEETS = load_library().ids("worksheet")
 

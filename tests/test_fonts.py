@@ -12,8 +12,9 @@ import pikepdf
 import pytest
 from fontTools.ttLib import TTFont
 
-from handouts import assemble, load_library, validate, write_handout
-from handouts.resources import FALLBACK_FAMILIES, TEXT_FAMILIES, font_files, static_fonts_dir
+from handouts import load_library, validate, write_handout
+from handouts.core.resources import FALLBACK_FAMILIES, TEXT_FAMILIES, font_files, static_fonts_dir
+from handouts.plan import assemble
 
 VARIATION_TABLES = {"fvar", "gvar", "avar", "HVAR", "VVAR", "MVAR", "CFF2", "cvar"}
 MANIFEST = json.loads((static_fonts_dir() / "static.json").read_text(encoding="utf-8"))
@@ -78,7 +79,7 @@ def test_pdf_embeds_static_subset_fonts_at_two_weights(tmp_path):
 
 
 def test_notice_lists_every_bundled_font_and_no_large_font_is_vendored():
-    from handouts.resources import templates_dir
+    from handouts.core.resources import templates_dir
 
     notice = (Path(__file__).resolve().parents[1] / "NOTICE.md").read_text(encoding="utf-8")
     fonts = [p for p in (templates_dir() / "fonts").rglob("*") if p.suffix in (".ttf", ".otf")]

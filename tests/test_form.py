@@ -11,9 +11,9 @@ from helpers import pdf_text
 
 pytest.importorskip("ipywidgets")
 
-from handouts.form import Form  # noqa: E402
-from handouts.lab import init_folder  # noqa: E402
-from handouts.profile import load_profile  # noqa: E402
+from handouts.plan.profile import load_profile  # noqa: E402
+from handouts.ui.form import Form  # noqa: E402
+from handouts.ui.lab import init_folder  # noqa: E402
 
 
 @pytest.fixture

@@ -13,12 +13,13 @@ import pikepdf
 import pytest
 from helpers import fill_with_pypdf, normalise, pdf_text
 
-from handouts import assemble, load_library, validate, write_handout
-from handouts.cli import main
-from handouts.files import output_paths, private_dir
-from handouts.harvest import HISTORY, harvest, load_history
-from handouts.progress import practice_rows, reflections
-from handouts.resources import workbook_path
+from handouts import load_library, validate, write_handout
+from handouts.core.files import output_paths, private_dir
+from handouts.core.resources import workbook_path
+from handouts.plan import assemble
+from handouts.records.harvest import HISTORY, harvest, load_history
+from handouts.records.progress import practice_rows, reflections
+from handouts.ui.cli import main
 
 CLIENT = {"client_id": "c-7", "partners": ["Ana", "Bo"], "fillable": True,
           "rituals": ["six-second-kiss", "gentle-touch-moments"]}
@@ -237,7 +238,7 @@ def test_forget_asks_then_removes_the_client(week, out, capsys, monkeypatch):
 
 
 def test_files_picked_in_the_progress_view_are_read_from_memory(week, out):
-    from handouts.progress import ProgressView
+    from handouts.records.progress import ProgressView
 
     _, _, ana, bo = week
     view = ProgressView(out)

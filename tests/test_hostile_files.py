@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from test_harvest import build, fill_with_pypdf
 
-from handouts.cli import main
+from handouts.ui.cli import main
 
 GOOD = ("client_id: c-1\npartners: [Noor]\nsession_date: 2026-11-24\n"
         "rituals: [six-second-kiss]\n")

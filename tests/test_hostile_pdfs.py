@@ -15,9 +15,9 @@ import pikepdf
 import pytest
 from test_harvest import build, fill_with_pypdf
 
-from handouts import filled
-from handouts.cli import main
-from handouts.harvest import HISTORY, ISSUED, harvest
+from handouts.records import filled
+from handouts.records.harvest import HISTORY, ISSUED, harvest
+from handouts.ui.cli import main
 
 NOT_OURS = "is not a handout this practice issued"
 GIB = 1 << 30
@@ -93,7 +93,7 @@ HARVEST_IN_A_FRESH_PROCESS = textwrap.dedent("""
     import json, resource, sys
     # A backstop so that a reader that does read it whole fails here, not the machine.
     resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
-    from handouts.cli import main
+    from handouts.ui.cli import main
     code = main(sys.argv[1:])
     peak = max(resource.getrusage(who).ru_maxrss
                for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
@@ -122,7 +122,7 @@ def test_a_pdf_that_expands_to_a_gigabyte_is_refused_with_little_memory(
 
 def test_an_upload_that_expands_to_a_gigabyte_is_refused_in_the_progress_view(out,
                                                                              tmp_path):
-    from handouts.progress import ProgressView
+    from handouts.records.progress import ProgressView
 
     bomb = crafted(tmp_path / "bomb.pdf", _marker(out), expands_to=GIB).read_bytes()
     view = ProgressView(out)

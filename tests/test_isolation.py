@@ -12,8 +12,8 @@ import nbformat
 from helpers import pdf_text
 from nbformat.v4 import new_code_cell
 
-from handouts.cli import main
-from handouts.resources import workbook_path
+from handouts.core.resources import workbook_path
+from handouts.ui.cli import main
 
 HEADER = "client_id,partners,session_date,rituals\n"
 NAMES = [f"Canary{chr(97 + i)}{chr(97 + i)}q" for i in range(10)]  # Canaryaaq, Canarybbq, ...
@@ -25,7 +25,7 @@ NAMES = [f"Canary{chr(97 + i)}{chr(97 + i)}q" for i in range(10)]  # Canaryaaq, 
 LEAKY_CELL = """\
 import json, os, tempfile
 import sys
-stage = sys.modules["handouts.assemble"]  # the stage module, not the function
+stage = sys.modules["handouts.plan.assemble"]  # the stage module, not the function
 me = session.profile.partners[0].name
 seen = list(getattr(json, "_seen_clients", []))
 json._seen_clients = seen + [me]
@@ -86,7 +86,8 @@ def test_library_models_are_read_only():
     import pydantic
     import pytest
 
-    from handouts import assemble, load_library, validate
+    from handouts import load_library, validate
+    from handouts.plan import assemble
 
     library = load_library()
     module = library.of_kind("worksheet")[0]
@@ -129,8 +130,8 @@ def test_workers_warm_up_with_practice_settings_and_no_client_text(tmp_path, exa
     """A worker warms up by running the workbook with the practice's look (so its children
     start with the parsed stylesheet) but is never handed a client's id, names, note or
     choices."""
-    from handouts.plan import plan, task_for
-    from handouts.pool import practice_settings, warm_up_parameters
+    from handouts.run.caseload import plan, task_for
+    from handouts.run.pool import practice_settings, warm_up_parameters
 
     jobs = plan(examples / "roster.csv", tmp_path)
     assert jobs
@@ -150,8 +151,9 @@ def test_workers_warm_up_with_practice_settings_and_no_client_text(tmp_path, exa
     assert not any(job.profile.client_id in shown for job in jobs)
     out = tmp_path / "warm"
     # In a process of its own, as in a worker: the engine's shell takes over __main__.
-    run = ("import json, sys; from pathlib import Path; from handouts.pool import papermill_run;"
-           "from handouts.resources import workbook_path; "
+    run = ("import json, sys; from pathlib import Path; "
+           "from handouts.run.pool import papermill_run; "
+           "from handouts.core.resources import workbook_path; "
            "papermill_run(workbook_path('connection'), Path(sys.argv[1]), json.loads(sys.argv[2]))")
     done = subprocess.run([sys.executable, "-c", run, str(tmp_path / "warm.ipynb"),
                            json.dumps({**parameters, "output_dir": str(out)})],

@@ -8,9 +8,9 @@ import stat
 import nbformat
 import pytest
 
-from handouts.cli import main
-from handouts.lab import app_command, init_folder, lab_command, strip_for_save
-from handouts.resources import workbook_path
+from handouts.core.resources import workbook_path
+from handouts.ui.cli import main
+from handouts.ui.lab import app_command, init_folder, lab_command, strip_for_save
 
 CANARY = "Zebulon-Canary"
 
@@ -103,10 +103,10 @@ def test_save_hook_leaves_other_files_alone():
 def test_servers_listen_on_loopback_with_the_hook(tmp_path):
     lab = lab_command(tmp_path, port=9999, browser=False)
     assert "--ServerApp.ip=127.0.0.1" in lab
-    assert "--ContentsManager.pre_save_hook=handouts.lab.strip_for_save" in lab
+    assert "--ContentsManager.pre_save_hook=handouts.ui.lab.strip_for_save" in lab
     assert not any("token=" in arg.lower() for arg in lab)  # the token is in the environment
     app = app_command(tmp_path, port=9998, browser=False)
-    assert "--Voila.ip=127.0.0.1" in app and "handouts.appserver" in app
+    assert "--Voila.ip=127.0.0.1" in app and "handouts.ui.appserver" in app
     assert not any("token" in arg.lower() for arg in app)  # the token is in the environment
     assert str(tmp_path / "form.ipynb") in app
     assert init_folder  # imported for the CLI

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from handouts.resources import workbook_path
+from handouts.core.resources import workbook_path
 
 CHROMIUM = os.environ.get("HANDOUTS_CHROMIUM", "/usr/bin/chromium")
 REQUIRED = os.environ.get("HANDOUTS_REQUIRE_E2E") == "1"
@@ -194,7 +194,7 @@ def practice_lab(tmp_path):
         if REQUIRED:
             pytest.fail(f"end-to-end test cannot run: {missing}")
         pytest.skip(missing)
-    from handouts.lab import serve
+    from handouts.ui.lab import serve
 
     folder = tmp_path / "practice"
     port = _free_port()
@@ -217,8 +217,8 @@ def _built_from_a_profile(folder: Path, out: Path, **changes) -> bytes:
 
     import yaml
 
-    from handouts.cli import main
-    from handouts.profile import Profile
+    from handouts.plan.profile import Profile
+    from handouts.ui.cli import main
 
     notebook = json.loads((folder / "connection.ipynb").read_text())
     cell = next(c for c in notebook["cells"] if "parameters" in c["metadata"].get("tags", []))

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from handouts import load_library
-from handouts.content import AUDIENCES, MATTER_IDS
-from handouts.readability import flesch_kincaid_grade
+from handouts.content.library import AUDIENCES, MATTER_IDS
+from handouts.content.readability import flesch_kincaid_grade
 
 LIBRARY = load_library()
 MODULES = sorted(LIBRARY.modules.values(), key=lambda m: m.id)

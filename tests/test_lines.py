@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 import handouts
-from handouts import assemble, lines, load_library, render_html
-from handouts.pdf import render_pdf
+from handouts import load_library, render_html
+from handouts.plan import assemble
+from handouts.render import lines
+from handouts.render.pdf import render_pdf
 
 
 def build(profile) -> bytes:
@@ -70,7 +72,7 @@ def test_the_cache_key_holds_every_style_property_weasyprint_fits_lines_with():
 
 
 def test_line_fits_are_kept_under_the_render_key_and_dropped_for_another(examples):
-    from handouts.renderkey import render_key
+    from handouts.plan.renderkey import render_key
 
     couple = handouts.load_profile(examples / "clients" / "sample-couple.yaml")
     first = render_key(couple).digest

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from handouts.parameters import CELL_FIELDS, table
-from handouts.profile import Profile
-from handouts.resources import workbooks_dir
+from handouts.core.resources import workbooks_dir
+from handouts.plan.parameters import CELL_FIELDS, table
+from handouts.plan.profile import Profile
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,7 +51,7 @@ def test_client_workbooks_list_every_parameter_with_its_help(name):
 
 
 def table_help(field: str) -> str:
-    from handouts.parameters import describe
+    from handouts.plan.parameters import describe
 
     return describe(field)
 
@@ -72,7 +72,7 @@ def test_the_docs_generator_finds_its_pages_current():
 
 
 def test_cli_prints_the_same_table(capsys):
-    from handouts.cli import main
+    from handouts.ui.cli import main
 
     assert main(["parameters"]) == 0
     assert capsys.readouterr().out == table()

@@ -12,7 +12,7 @@ import pikepdf
 import pytest
 from pikepdf.models.encryption import EncryptionMethod
 
-from handouts.cli import main
+from handouts.ui.cli import main
 
 SECRET = "correct-horse-battery"
 
@@ -151,7 +151,7 @@ def _client_file(tmp_path, examples, extra: str = "") -> Path:
 @pytest.mark.parametrize("how", ["-p", "-y", "-f"])
 def test_papermill_refuses_a_password_parameter_before_writing_anything(
         tmp_path, examples, how):
-    from handouts.resources import workbook_path
+    from handouts.core.resources import workbook_path
 
     profile = _client_file(tmp_path, examples, f"password: {SECRET}\n" if how == "-f" else "")
     given = {"-p": ["-p", "password", SECRET], "-y": ["-y", f"password: {SECRET}"],
@@ -171,7 +171,7 @@ def test_papermill_refuses_a_password_parameter_before_writing_anything(
 
 def test_papermill_takes_the_password_from_the_environment(tmp_path, examples):
     pytest.importorskip("ipykernel")
-    from handouts.resources import workbook_path
+    from handouts.core.resources import workbook_path
 
     profile = _client_file(tmp_path, examples)
     result, cmdlines = _papermill(workbook_path("connection"), "run.ipynb", "-f", profile,
@@ -189,8 +189,8 @@ def test_papermill_takes_the_password_from_the_environment(tmp_path, examples):
 def test_papermill_api_refuses_a_password_parameter(tmp_path, examples):
     import papermill
 
+    from handouts.core.resources import workbook_path
     from handouts.errors import ProfileError
-    from handouts.resources import workbook_path
 
     with pytest.raises(ProfileError, match="HANDOUTS_PASSWORD") as refused:
         papermill.execute_notebook(str(workbook_path("connection")), str(tmp_path / "r.ipynb"),

@@ -13,9 +13,9 @@ import sys
 import pytest
 from test_harvest import build, fill_with_pypdf
 
-from handouts.cli import main
-from handouts.harvest import HISTORY
-from handouts.pool import warm_up_parameters
+from handouts.records.harvest import HISTORY
+from handouts.run.pool import warm_up_parameters
+from handouts.ui.cli import main
 
 PROFILE = ("client_id: {id}\npartners: [Ana]\nsession_date: '2026-11-10'\n"
            "modules: [barometer]\nrituals: []\nscripts: []\ncards: false\n")
@@ -123,8 +123,9 @@ def test_a_notebook_run_refuses_a_symlinked_client_folder(tmp_path):
     elsewhere.mkdir()
     os.symlink(elsewhere, out / "c-1")
     parameters = {**warm_up_parameters({}), "client_id": "c-1", "output_dir": str(out)}
-    run = ("import json, sys; from pathlib import Path; from handouts.pool import papermill_run;"
-           "from handouts.resources import workbook_path; "
+    run = ("import json, sys; from pathlib import Path; "
+           "from handouts.run.pool import papermill_run; "
+           "from handouts.core.resources import workbook_path; "
            "papermill_run(workbook_path('connection'), Path(sys.argv[1]), json.loads(sys.argv[2]))")
     done = subprocess.run([sys.executable, "-c", run, str(tmp_path / "run.ipynb"),
                            json.dumps(parameters)], capture_output=True, text=True, check=False)

@@ -12,8 +12,9 @@ import pytest
 from helpers import normalise
 from PIL import ImageChops
 
-from handouts import assemble, load_library, load_profile, render_html, validate, write_pdf
-from handouts.profile import read_profile
+from handouts import load_library, load_profile, render_html, validate, write_pdf
+from handouts.plan import assemble
+from handouts.plan.profile import read_profile
 
 MM = 72 / 25.4
 
@@ -235,7 +236,7 @@ def test_individual_prompts_have_one_unlabelled_space(render, examples):
 
 
 def test_tracker_hint_counts_practice_never_a_score():
-    from handouts.html import labels
+    from handouts.render.html import labels
 
     for language in ("en", "es"):
         hint = labels(language)["tracker_hint"].lower()

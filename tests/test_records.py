@@ -15,15 +15,15 @@ import pikepdf
 from helpers import normalise, pdf_text
 from test_harvest import build, fill_with_pypdf
 
-from handouts.cli import main
-from handouts.harvest import HISTORY, ISSUED
+from handouts.records.harvest import HISTORY, ISSUED
+from handouts.ui.cli import main
 
 # Each process imports everything first, then waits for the same signal file: the
 # commands start at the same moment, not one interpreter start-up apart.
 STARTER = """
 import os, sys, time
-from handouts.cli import main
-import handouts.batch, handouts.build, handouts.harvest, pikepdf  # noqa: F401
+from handouts.ui.cli import main
+import handouts.run.batch, handouts.run.build, handouts.records.harvest, pikepdf  # noqa: F401
 go = sys.argv[1]
 while not os.path.exists(go):
     time.sleep(0.002)

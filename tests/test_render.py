@@ -11,9 +11,10 @@ import pypdf
 import pytest
 from helpers import embedded_fonts, normalise, pdf_text
 
-from handouts import RenderError, assemble, load_library, render_html, validate, write_pdf
-from handouts.html import environment
-from handouts.pdf import render_pdf
+from handouts import RenderError, load_library, render_html, validate, write_pdf
+from handouts.plan import assemble
+from handouts.render.html import environment
+from handouts.render.pdf import render_pdf
 
 HOSTILE_NAME = '<script>alert("x")</script>{{ 7*7 }}'
 HOSTILE_NOTE = """\
@@ -139,7 +140,8 @@ def test_choice_fields_are_named_by_column_in_every_language():
     # The same worksheet in another language (labels translated) has the same field
     # names, so a filled Spanish PDF reads back like an English one.
 
-    from handouts import assemble, load_library, validate
+    from handouts import load_library, validate
+    from handouts.plan import assemble
 
     library = load_library()
     profile = validate({"client_id": "f-1", "partners": ["A", "B"],
@@ -162,7 +164,7 @@ def test_weasyprint_finds_its_libraries_from_one_ldconfig_listing():
     """The fast lookup answers as ctypes does, for hits and misses alike."""
     import ctypes.util
 
-    from handouts.weasy import _ldconfig_listing, _soname
+    from handouts.render.weasy import _ldconfig_listing, _soname
 
     listing = _ldconfig_listing()
     assert listing
@@ -186,7 +188,7 @@ def test_stylesheet_parsed_once_prints_exactly_as_the_inline_one(options):
     import pypdfium2
     import weasyprint
 
-    from handouts import pdf
+    from handouts.render import pdf
 
     profile = validate(params(**options))
     html = render_html(assemble(profile, load_library(language=profile.language)))
@@ -217,7 +219,7 @@ def test_stylesheet_parsed_once_prints_exactly_as_the_inline_one(options):
 def test_the_stylesheet_is_parsed_once_for_many_handouts(monkeypatch):
     import weasyprint
 
-    from handouts import pdf
+    from handouts.render import pdf
 
     parsed = []
     real = weasyprint.CSS
@@ -262,7 +264,7 @@ def fresh_template_cache(tmp_path, monkeypatch):
     """A private temporary folder for Jinja's cache, and environments as in a new process."""
     import tempfile
 
-    from handouts import html
+    from handouts.render import html
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
@@ -275,7 +277,7 @@ def fresh_template_cache(tmp_path, monkeypatch):
 
 def test_compiled_templates_are_kept_between_processes_but_never_stale(tmp_path,
                                                                       fresh_template_cache):
-    from handouts import html
+    from handouts.render import html
 
     own = tmp_path / "own"
     own.mkdir()
@@ -296,7 +298,7 @@ def test_a_cache_folder_that_is_not_private_is_refused(fresh_template_cache, tmp
     elsewhere = tmp_path / "planted"
     elsewhere.mkdir()
     fresh_template_cache.symlink_to(elsewhere)  # someone else's folder in its place
-    from handouts import html
+    from handouts.render import html
 
     assert html._bytecode_cache() is None
     assert "safety" in html_for().lower()  # templates are simply compiled every time

@@ -15,12 +15,12 @@ import pypdf
 import pytest
 
 import handouts
-from handouts import segments
-from handouts.content import load_library
-from handouts.pdf import write_handout
-from handouts.profile import Profile
-from handouts.renderkey import BODY_FIELDS, render_key
-from handouts.resources import library_dir
+from handouts.content.library import load_library
+from handouts.core.resources import library_dir
+from handouts.plan.profile import Profile
+from handouts.plan.renderkey import BODY_FIELDS, render_key
+from handouts.records.issue import write_handout
+from handouts.render import segments
 
 
 @pytest.fixture(autouse=True)
@@ -178,7 +178,7 @@ def test_a_batch_rebuilds_a_since_last_time_client_after_a_harvest(examples, tmp
                                                                     capsys):
     from test_harvest import build, fill_with_pypdf
 
-    from handouts.cli import main
+    from handouts.ui.cli import main
 
     shutil.copy(examples / "practice.yaml", tmp_path / "practice.yaml")
     shutil.copy(examples / "logo.svg", tmp_path / "logo.svg")

@@ -16,9 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import handouts
-from handouts import assemble, load_library, render_html, segments
-from handouts.pdf import render_pdf
-from handouts.renderkey import render_key
+from handouts import load_library, render_html
+from handouts.plan import assemble
+from handouts.plan.renderkey import render_key
+from handouts.render import segments
+from handouts.render.pdf import render_pdf
 
 NAMES = ("Ana", "Bo", "Chidi", "Dana", "Émile", "Farah")
 

@@ -18,12 +18,12 @@ import pytest
 import yaml
 from helpers import normalise, pdf_text, write_profile
 
-from handouts.cli import main
-from handouts.content import load_library
+from handouts.content.flags import parse_flags
+from handouts.content.library import load_library
+from handouts.core.resources import workbook_path
 from handouts.errors import LibraryError
-from handouts.flags import parse_flags
-from handouts.resources import workbook_path
-from handouts.routing import flag_table
+from handouts.plan.routing import flag_table
+from handouts.ui.cli import main
 
 LIBRARY = load_library()
 ALL_TOPICS = [t for t in LIBRARY.topics if t != "staying-safe"]
@@ -277,8 +277,8 @@ def test_papermill_with_a_violence_profile_writes_each_partners_packet(client_di
 
 def test_the_form_app_builds_the_packets_and_says_what_was_left_out(tmp_path):
     pytest.importorskip("ipywidgets")
-    from handouts.form import Form
-    from handouts.lab import init_folder
+    from handouts.ui.form import Form
+    from handouts.ui.lab import init_folder
 
     folder = tmp_path / "practice"
     init_folder(folder)
@@ -310,9 +310,9 @@ def test_the_docs_flag_table_is_the_library():
 
 def test_a_discreet_cover_draws_no_mark_or_logo(client_dir):
     # The default mark (two rings) reads as a couple's symbol; a logo names the practice.
-    from handouts.assemble import plan_packets
-    from handouts.html import render_html
-    from handouts.profile import load_profile
+    from handouts.plan.assemble import plan_packets
+    from handouts.plan.profile import load_profile
+    from handouts.render.html import render_html
 
     for flags, discreet in (([], False), (["violence-or-fear"], True)):
         profile = load_profile(_couple(client_dir, flags, topics=["connection"]))

@@ -31,12 +31,12 @@ from handouts import (
     validate,
     write_handout,
 )
-from handouts.batch import run as run_batch
-from handouts.build import build
-from handouts.cli import main
+from handouts.core.resources import workbook_path
 from handouts.errors import BatchError
-from handouts.pdf import render_pdf
-from handouts.resources import workbook_path
+from handouts.render.pdf import render_pdf
+from handouts.run.batch import run as run_batch
+from handouts.run.build import build
+from handouts.ui.cli import main
 
 CANARY = "Zqxcanaryvv"
 PAYLOADS = [
@@ -213,7 +213,7 @@ def test_killing_a_writer_mid_write_keeps_the_previous_file(tmp_path):
     # A real writer, stopped after it has written 40 MB but before it renames the file.
     script = (
         "import os, sys, time\n"
-        "import handouts.files as f\n"
+        "import handouts.core.files as f\n"
         "f.os.fsync = lambda fd: (print('written', flush=True), time.sleep(60))\n"
         f"f.atomic_write({str(target)!r}, b'x' * 40_000_000)\n"
     )
@@ -225,7 +225,7 @@ def test_killing_a_writer_mid_write_keeps_the_previous_file(tmp_path):
     process.kill()
     process.wait()
     assert target.read_bytes() == b"%PDF previous whole file"
-    from handouts.files import remove_stale_temps
+    from handouts.core.files import remove_stale_temps
 
     remove_stale_temps(tmp_path)  # the next run removes the dead writer's temp file
     assert not list(tmp_path.glob(".tmp-*"))
@@ -239,7 +239,7 @@ def test_disk_full_leaves_the_previous_file(tmp_path, monkeypatch):
     def full(_fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("handouts.files.os.fsync", full)
+    monkeypatch.setattr("handouts.core.files.os.fsync", full)
     with pytest.raises(RenderError, match="No space left on device; free some disk space"):
         write_handout(handout, target)
     assert target.read_bytes() == before

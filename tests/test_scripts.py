@@ -15,8 +15,9 @@ import pikepdf
 import pytest
 from helpers import without_harfbuzz_subset
 
-from handouts import RenderError, assemble, load_library, render_html, validate, write_handout
-from handouts.resources import emoji_font, is_emoji
+from handouts import RenderError, load_library, render_html, validate, write_handout
+from handouts.core.resources import emoji_font, is_emoji
+from handouts.plan import assemble
 
 NAMES = {
     "Arabic": ("سارا", "Noto-Sans-Arabic"),
@@ -97,7 +98,8 @@ def test_templates_render_without_css_warnings(caplog, tmp_path):
 
 HIDDEN_SUBSETTER_RENDER = """
 import logging, sys
-from handouts import assemble, load_library, validate, write_handout
+from handouts import load_library, validate, write_handout
+from handouts.plan import assemble
 import weasyprint.text.ffi
 logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
 assert weasyprint.text.ffi.harfbuzz_subset is None, "libharfbuzz-subset0 was not hidden"
@@ -142,8 +144,9 @@ def test_without_an_emoji_font_emoji_are_left_out_with_one_note(tmp_path):
 
 def test_without_the_cjk_font_a_cjk_name_is_one_line_naming_the_package(
         tmp_path, monkeypatch, capsys):
-    from handouts import glyphs, resources
-    from handouts.cli import main
+    from handouts.core import resources
+    from handouts.render import glyphs
+    from handouts.ui.cli import main
 
     monkeypatch.setattr(resources, "CJK_FONT_PATHS", ("/nonexistent/NotoSansCJK.ttc",))
     glyphs.coverage.cache_clear()
@@ -179,7 +182,7 @@ def _cjk_glyphs():
 
     from fontTools.ttLib import TTCollection
 
-    from handouts.resources import font_files
+    from handouts.core.resources import font_files
 
     path = font_files(("Noto Sans CJK TC",))["Noto Sans CJK TC"][0][0]  # the system's
     faces = TTCollection(str(path), lazy=True).fonts

@@ -10,9 +10,11 @@ import pypdf
 import pytest
 
 import handouts
-from handouts import assemble, load_library, render_html, segments
-from handouts.pdf import render_pdf
-from handouts.renderkey import render_key
+from handouts import load_library, render_html
+from handouts.plan import assemble
+from handouts.plan.renderkey import render_key
+from handouts.render import segments
+from handouts.render.pdf import render_pdf
 
 
 @pytest.fixture(autouse=True)
@@ -141,8 +143,8 @@ def test_a_workbook_in_a_front_end_reuses_layout_and_a_papermill_run_does_not(
         client_dir, monkeypatch):
     import nbformat
 
-    from handouts import notebook
-    from handouts.resources import workbook_path
+    from handouts.core.resources import workbook_path
+    from handouts.run import notebook
 
     cells = nbformat.read(workbook_path("connection"), as_version=4).cells
     parameters = next(c.source for c in cells if "parameters" in c.metadata.get("tags", []))
@@ -171,7 +173,7 @@ def test_a_logo_removed_before_a_rebuild_is_a_plain_render_error(client_dir):
 
 
 def test_a_contents_anchor_that_is_not_a_plain_id_is_laid_out_whole(examples):
-    from handouts.pdf import _split_stylesheet
+    from handouts.render.pdf import _split_stylesheet
 
     couple = load(examples, "sample-couple")
     body, style = _split_stylesheet(render_html(assemble(couple, load_library())))
@@ -185,7 +187,7 @@ def test_the_preview_after_a_rebuild_redraws_only_the_pages_that_changed(example
                                                                           monkeypatch):
     import importlib
 
-    preview_module = importlib.import_module("handouts.preview")  # not the function
+    preview_module = importlib.import_module("handouts.render.preview")  # not the function
     drawn = []
     real = preview_module._thumbnail
 
@@ -215,7 +217,7 @@ def test_the_preview_after_a_rebuild_redraws_only_the_pages_that_changed(example
     drawn.clear()
     handouts.preview(out, width=160)  # another size: every page drawn again
     assert len(drawn) == again.total
-    out.write_bytes(handouts.pdf.encrypt(out.read_bytes(), "pw"))  # not this build's bytes
+    out.write_bytes(handouts.render.pdf.encrypt(out.read_bytes(), "pw"))  # not this build's bytes
     drawn.clear()
     handouts.preview(out, width=160, password="pw")
     assert len(drawn) == again.total

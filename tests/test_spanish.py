@@ -9,12 +9,13 @@ import pikepdf
 import pytest
 from helpers import normalise, reader_text
 
-from handouts import assemble, load_library, render_html, validate, write_pdf
-from handouts.cli import main
-from handouts.content import MATTER_IDS
-from handouts.parity import library_parity
-from handouts.profile import read_profile
-from handouts.readability import fernandez_huerta
+from handouts import load_library, render_html, validate, write_pdf
+from handouts.content.library import MATTER_IDS
+from handouts.content.parity import library_parity
+from handouts.content.readability import fernandez_huerta
+from handouts.plan import assemble
+from handouts.plan.profile import read_profile
+from handouts.ui.cli import main
 
 ENGLISH = load_library(language="en")
 IDS = sorted(ENGLISH.modules)

@@ -11,9 +11,9 @@ import pypdf
 import pytest
 from helpers import normalise, pdf_text, write_profile
 
-from handouts.cli import main
-from handouts.crisis import bundled_lines
-from handouts.resources import workbook_path
+from handouts.content.crisis import bundled_lines
+from handouts.core.resources import workbook_path
+from handouts.ui.cli import main
 
 PAPERMILL = str(Path(sys.executable).with_name("papermill"))
 NOTES = {"en": "Start with the kiss on Monday.", "es": "Empiecen con el beso el lunes."}

@@ -14,8 +14,9 @@ import pikepdf
 import pytest
 from helpers import normalise, pdf_text
 
-from handouts import ProfileError, assemble, load_library, load_profile, write_handout
-from handouts.resources import examples_dir
+from handouts import ProfileError, load_library, load_profile, write_handout
+from handouts.core.resources import examples_dir
+from handouts.plan import assemble
 
 LIBRARY = load_library()
 TOPICS = ("mismatched-desire", "pursue-withdraw", "sensate-focus", "trauma-and-intimacy",

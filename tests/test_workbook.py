@@ -13,7 +13,7 @@ import pypdf
 import pytest
 from helpers import embedded_fonts, normalise, pdf_text
 
-from handouts.resources import workbook_path, workbooks_dir
+from handouts.core.resources import workbook_path, workbooks_dir
 
 PARAMS = {
     "client_id": "wb-test",

@@ -15,7 +15,7 @@ import pytest
 from helpers import normalise, pdf_text
 
 from handouts import load_library
-from handouts.resources import workbook_path, workbooks_dir
+from handouts.core.resources import workbook_path, workbooks_dir
 
 WORKBOOKS = ["connection", "quick", "own-module", "caseload"]
 PAPERMILL = str(Path(sys.executable).with_name("papermill"))

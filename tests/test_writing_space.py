@@ -8,8 +8,9 @@ import re
 import pdfplumber
 import pytest
 
-from handouts import assemble, load_library, render_html, validate, write_pdf
-from handouts.profile import read_profile
+from handouts import load_library, render_html, validate, write_pdf
+from handouts.plan import assemble
+from handouts.plan.profile import read_profile
 
 MM = 72 / 25.4
 WRITING = ["mapping-our-cycle", "grounding-plan", "brakes-accelerators-map",

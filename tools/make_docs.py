@@ -8,9 +8,9 @@ a test use it).
 import sys
 from pathlib import Path
 
-from handouts.content import load_library
-from handouts.parameters import table
-from handouts.routing import flag_table
+from handouts.content.library import load_library
+from handouts.plan.parameters import table
+from handouts.plan.routing import flag_table
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

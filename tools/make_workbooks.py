@@ -9,8 +9,8 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from handouts.notebook import PARAMETERS_MARK
-from handouts.parameters import parameters_cell
+from handouts.plan.parameters import parameters_cell
+from handouts.run.notebook import PARAMETERS_MARK
 
 ROOT = Path(__file__).resolve().parents[1] / "workbooks"
 
@@ -162,7 +162,7 @@ output_dir: str = "output"  # Where the preview PDF goes: <output_dir>/module-pr
 '''),
         new_code_cell('''\
 import handouts
-from handouts.notebook import check_module, preview_module, reading_grade, save_module
+from handouts.run.notebook import check_module, preview_module, reading_grade, save_module
 
 module = check_module(module_text, practice_library or None)
 print(f"ok: {module.kind} {module.id!r}, {module.minutes} min, grade {reading_grade(module):.1f}")'''),
@@ -197,7 +197,7 @@ output_dir: str = "output"  # Where PDFs go: <output_dir>/<client_id>/.
         new_code_cell('''\
 import handouts
 
-from handouts import batch
+from handouts.run import batch
 
 result = batch.run(roster or batch.examples_roster(), output_dir, jobs=jobs, force=force,
                    workbook=workbook, timeout=timeout)
@@ -223,9 +223,9 @@ Fill in the form, then press **Build the handout**. The choices are saved as
 folder: str = "."  # Practice folder: practice.yaml, clients/ and output/ live here.
 '''),
         new_code_cell('''\
-import handouts.form
+import handouts.ui.form
 
-handouts.form.show(folder)'''),
+handouts.ui.form.show(folder)'''),
     ])
 
 
@@ -252,10 +252,10 @@ output_dir: str = "output"  # Where the handouts were built: <output_dir>/<clien
 profile: str = ""  # The client's profile YAML, to name the partners; empty for none.
 '''),
         new_code_cell('''\
-import handouts.progress
+import handouts.records.progress
 
 names = [p.name for p in handouts.load_profile(profile).partners] if profile else None
-handouts.progress.show(client_id, output_dir, names)'''),
+handouts.records.progress.show(client_id, output_dir, names)'''),
     ])
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import sys
 
-from handouts.content import _load_flags, _load_sources, load_library, parse_module
-from handouts.parity import parity_problems
-from handouts.readability import fernandez_huerta
-from handouts.resources import library_dir
+from handouts.content.library import _load_flags, _load_sources, load_library, parse_module
+from handouts.content.parity import parity_problems
+from handouts.content.readability import fernandez_huerta
+from handouts.core.resources import library_dir
 
 
 def main(argv: list[str]) -> int:

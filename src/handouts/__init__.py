@@ -16,16 +16,17 @@ From the shell, ``handouts build`` and ``handouts batch`` run the workbooks.
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .assemble import Handout, assemble
-from .content import Library, Module, load_library
-from .errors import BuildError, HandoutsError, LibraryError, ProfileError, RenderError
-from .errors import install_one_line_errors as show_errors_plainly
-from .files import output_paths
-from .html import render_html
-from .notebook import Session, add_section, picker, start
-from .pdf import write_handout, write_pdf
-from .preview import preview
-from .profile import PARAMETERS, Profile, load_profile, validate
+from handouts.content.library import Library, Module, load_library
+from handouts.core.files import output_paths
+from handouts.errors import BuildError, HandoutsError, LibraryError, ProfileError, RenderError
+from handouts.errors import install_one_line_errors as show_errors_plainly
+from handouts.plan.assemble import Handout, assemble
+from handouts.plan.profile import PARAMETERS, Profile, load_profile, validate
+from handouts.records.issue import write_handout
+from handouts.render.html import render_html
+from handouts.render.pdf import write_pdf
+from handouts.render.preview import preview
+from handouts.run.notebook import Session, add_section, picker, start
 
 try:
     __version__ = version("handouts")

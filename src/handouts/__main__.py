@@ -1,6 +1,6 @@
 """Allow `python -m handouts`."""
 
-from .cli import run
+from handouts.ui.cli import run
 
 if __name__ == "__main__":
     run()
