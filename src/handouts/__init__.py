@@ -14,10 +14,10 @@ Workbooks use :func:`start`, which does the first three steps for the run's para
 From the shell, ``handouts build`` and ``handouts batch`` run the workbooks.
 """
 
-from importlib.metadata import PackageNotFoundError, version
 
 from handouts.content.library import Library, Module, load_library
 from handouts.core.files import output_paths
+from handouts.core.version import __version__
 from handouts.errors import BuildError, HandoutsError, LibraryError, ProfileError, RenderError
 from handouts.errors import install_one_line_errors as show_errors_plainly
 from handouts.plan.assemble import Handout, assemble
@@ -27,11 +27,6 @@ from handouts.render.html import render_html
 from handouts.render.pdf import write_pdf
 from handouts.render.preview import preview
 from handouts.run.notebook import Session, add_section, picker, start
-
-try:
-    __version__ = version("handouts")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0"
 
 __all__ = [
     "PARAMETERS",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 
 
@@ -55,6 +56,7 @@ def install_one_line_errors(shell: object | None = None) -> None:
     """
     if shell is None:
         try:
+            # lazy: IPython is there only inside a notebook or the warm engine
             from IPython import get_ipython
         except ImportError:
             return
@@ -85,7 +87,6 @@ def _plain_syntax_error(shell, show):
     IPython shows a cell that does not compile through ``showsyntaxerror``, never through
     the custom handler; the cell still fails, so Run All stops there.
     """
-    import sys
 
     def plain(filename=None, running_compiled_code=False):
         history = shell.user_ns.get("In") or [""]

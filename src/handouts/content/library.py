@@ -8,6 +8,7 @@ edition, plain strings only, which is what a handout holds.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from types import MappingProxyType
 from typing import Annotated, Literal, Union
 
 import yaml
+from markdown_it import MarkdownIt
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -173,9 +175,7 @@ class Module(_Strict):
 
     def plain_text(self) -> str:
         """Return the reader-facing text as plain sentences (list items end with a period)."""
-        import html
 
-        from markdown_it import MarkdownIt
 
         md = MarkdownIt("commonmark")
         pieces = []

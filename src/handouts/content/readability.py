@@ -23,7 +23,7 @@ _ES_VOWEL = _ES_STRONG | set("iuü")
 
 @cache
 def _dictionary(language: str):
-    import pyphen
+    import pyphen  # lazy: only hyphenation needs it
 
     return pyphen.Pyphen(lang=language)
 

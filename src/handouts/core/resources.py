@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
+
+import yaml
+
+from handouts.errors import BuildError
 
 _SRC_ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,7 +36,6 @@ def load_yaml(text: str):
     The library is about 40 files of front matter: the pure-Python parser took 0.3 s of
     every ``handouts build``, libyaml a tenth of that. Both build the same data.
     """
-    import yaml
 
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
 
@@ -58,7 +62,6 @@ def examples_dir() -> Path:
 
 def workbook_path(name: str | Path) -> Path:
     """Return the bundled workbook *name* (without ``.ipynb``), or a notebook file path."""
-    from handouts.errors import BuildError
 
     if str(name).endswith(".ipynb"):
         path = Path(name).expanduser().resolve()
@@ -79,9 +82,7 @@ def _check_parameters_cell(path: Path) -> None:
     Without one, papermill would put the client's values at the top and the notebook's
     own defaults, run later, would silently win.
     """
-    import json
 
-    from handouts.errors import BuildError
 
     try:
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
@@ -166,7 +167,6 @@ def static_fonts() -> dict[str, list[tuple[Path, str, str]]]:
     document uses, in every document (most of a warm render). The instances are made
     once by ``tools/make_static_fonts.py``; ``static.json`` lists them.
     """
-    import json
 
     folder = static_fonts_dir()
     result: dict[str, list[tuple[Path, str, str]]] = {}
@@ -200,7 +200,7 @@ def font_files(families: tuple[str, ...] = TEXT_FAMILIES) -> dict[str, list[tupl
             found = next((Path(p) for p in CJK_FONT_PATHS if Path(p).is_file()), None)
             result[family] = [(found, "400", "normal")] if found else []
         else:
-            import fontpkg
+            import fontpkg  # optional: a font package, where installed
 
             fam = fontpkg.family(family)
             result[family] = [(Path(f.path), str(f.weight or ""), f.style) for f in fam.files]

@@ -13,6 +13,8 @@ import re
 import stat
 from pathlib import Path
 
+from rich.text import Text
+
 from handouts.errors import HandoutsError
 
 # ANSI escape sequences (CSI, OSC, and two-byte ESC forms), then C0/C1 controls except
@@ -33,7 +35,6 @@ def plain(text: object) -> str:
 
 def rich_text(text: object):
     """Return *text* as a rich Text: printed as it is, never read as markup."""
-    from rich.text import Text  # rich is imported only where something is printed
 
     return Text(plain(text))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -60,7 +61,6 @@ class Handout:
         worksheets (with their versions), so every door builds the same id; it holds
         no name.
         """
-        import hashlib
 
         parts = [self.profile.client_id, self.profile.session_date.isoformat(),
                  self.profile.language,

@@ -99,7 +99,7 @@ def _marker(keywords: str, path: Path) -> str:
 
 def _answers(fields: dict[str, Any], issue: dict[str, Any], path: Path) -> list[dict]:
     """Return the filled answers, per worksheet and partner, checking names and types."""
-    import pikepdf
+    import pikepdf  # lazy: only encrypting or reading a filled PDF needs pikepdf
 
     rituals = {r["id"]: r for r in issue["rituals"]}
     out: dict[tuple[str, int], dict[str, Any]] = {}

@@ -9,6 +9,8 @@ the parent's wall-clock limit.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import json
 import re
@@ -61,8 +63,6 @@ def _inflated(data: bytes, layers: int, budget: int) -> int:
 
 
 def _decode_ascii(name: bytes, data: bytes) -> bytes:
-    import base64
-    import binascii
 
     try:
         if name in (b"ASCIIHexDecode", b"AHx"):
@@ -112,7 +112,7 @@ def _text(value) -> str:
 
 def _fields(pdf, limits: dict) -> list[list[str]]:
     """Return [name, kind, text] for every terminal field, refusing malformed trees."""
-    import pikepdf
+    import pikepdf  # lazy: only encrypting or reading a filled PDF needs pikepdf
 
     form = pdf.Root.get("/AcroForm")
     if not isinstance(form, pikepdf.Dictionary):
@@ -161,7 +161,7 @@ def _fields(pdf, limits: dict) -> list[list[str]]:
 
 def read(data: bytes, password: str, limits: dict) -> dict:
     """Return the keywords and fields of the PDF in *data*, or raise Refused."""
-    import pikepdf
+    import pikepdf  # lazy: only encrypting or reading a filled PDF needs pikepdf
 
     inflated_size(data, limits["inflated"])
     try:

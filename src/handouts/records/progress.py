@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import base64
+import html
 import io
+import os
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 
 from handouts.core.files import atomic_write, write_hint
 from handouts.core.untrusted import plain
 from handouts.errors import HarvestError
-from handouts.records.harvest import HISTORY, ISSUED, load_history, read_jsonl
+from handouts.records.harvest import (
+    HISTORY,
+    ISSUED,
+    Harvested,
+    harvest_file,
+    load_history,
+    read_jsonl,
+)
+from handouts.render.preview import in_front_end
 
 MISSING_MATPLOTLIB = ("the practice chart needs matplotlib, which is not installed: "
                       "pip install 'handouts[chart]'")
@@ -95,12 +107,12 @@ def save_chart(rows: list[Practice], path: str | Path, names: list[str] | None =
 def chart_bytes(rows: list[Practice], fmt: str = "png", names: list[str] | None = None) -> bytes:
     """Return the practice chart as *fmt* (png, svg or pdf) bytes."""
     try:  # an optional extra: the base install reads and prints progress without it
-        import matplotlib
+        import matplotlib  # optional extra [chart]: only progress --chart draws
     except ImportError:
         raise HarvestError(MISSING_MATPLOTLIB) from None
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # optional extra [chart]: only progress --chart draws
 
     rituals = sorted({(r.ritual, r.title) for r in rows})
     weeks = sorted({r.week for r in rows})
@@ -139,8 +151,6 @@ def client_progress(output_dir: str | Path, client_id: str):
 
 def report_html(output_dir: str | Path, client_id: str, names: list[str] | None = None) -> str:
     """Return one client's progress (tables and chart) as HTML, for a notebook or the app."""
-    import base64
-    import html
 
     issued, rows, answers = client_progress(output_dir, client_id)
 
@@ -187,7 +197,7 @@ class ProgressView:
 
     def __init__(self, output_dir: str | Path = "output", client_id: str = "",
                  names: list[str] | None = None) -> None:
-        import ipywidgets as w
+        import ipywidgets as w  # optional extra [lab]: widgets exist only in a notebook or the app
 
         self.output_dir = Path(output_dir)
         self.client_id = client_id
@@ -211,10 +221,7 @@ class ProgressView:
 
     def harvest(self, files: list[tuple[str, bytes]]) -> list:
         """Read picked (name, bytes) files into the history; show one line per file."""
-        from html import escape
 
-        from handouts.errors import HarvestError
-        from handouts.records.harvest import Harvested, harvest_file
 
         results = []
         for name, data in files:
@@ -245,9 +252,7 @@ class ProgressView:
 
     def refresh(self) -> None:
         """Redraw the report for the current client."""
-        from html import escape
 
-        from handouts.errors import HarvestError
 
         if not self.client_id:
             self.report.value = "<p>Pick filled handouts, or give a client id.</p>"
@@ -258,6 +263,7 @@ class ProgressView:
             self.report.value = f"<p style='color:#a01818'>{escape(plain(exc))}</p>"
 
     def _ipython_display_(self) -> None:
+        # lazy: IPython is there only inside a notebook or the warm engine
         from IPython.display import display
 
         display(self.widget)
@@ -267,13 +273,10 @@ def show(client_id: str = "", output_dir: str | Path = "output",
          names: list[str] | None = None):
     """Show the picker and the progress where a person is looking; under papermill, the
     report alone."""
-    import os
-    from html import escape
 
+    # lazy: IPython is there only inside a notebook or the warm engine
     from IPython.display import HTML
 
-    from handouts.errors import HarvestError
-    from handouts.render.preview import in_front_end
 
     if in_front_end() or os.environ.get("VOILA_BASE_URL") is not None:
         return ProgressView(output_dir, client_id, names)

@@ -41,7 +41,7 @@ CJK_FAMILY = "Noto Sans CJK TC"
 @cache
 def coverage(family: str) -> frozenset[int]:
     """Return the code points the bundled *family* draws."""
-    from fontTools.ttLib import TTFont
+    from fontTools.ttLib import TTFont  # lazy: only the glyph check reads font tables
 
     points: set[int] = set()
     for path, _weight, _style in font_files((family,))[family]:

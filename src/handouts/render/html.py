@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
+import sys
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 
 import jinja2
+from babel.dates import format_date
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
@@ -22,6 +25,7 @@ from handouts.core.resources import (
     templates_dir,
 )
 from handouts.core.untrusted import MAX_LOGO_BYTES, check_file
+from handouts.core.version import __version__
 from handouts.errors import RenderError
 from handouts.plan.assemble import Handout
 from handouts.render.glyphs import coverage, fallbacks_needed, mark_cjk_language
@@ -200,10 +204,7 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
     Jinja's, Python's and this package's versions and the options above, so code
     compiled differently is never loaded.
     """
-    import hashlib
-    import sys
 
-    from handouts import __version__
 
     tag = hashlib.sha256(repr((__version__, jinja2.__version__, sys.version,
                                sorted(_OPTIONS.items())))
@@ -252,7 +253,6 @@ def font_faces(fallbacks: list[str] | tuple[str, ...] = ()) -> list[dict[str, st
 
 def long_date(value: dt.date, language: str) -> str:
     """Format *value* the way *language* writes dates (CLDR data, through Babel)."""
-    from babel.dates import format_date
 
     return format_date(value, format="long", locale=language)
 

@@ -52,7 +52,10 @@ def install() -> None:
     """Route WeasyPrint's layout calls to ``split_first_line`` through this module."""
     if _INSTALLED:
         return
+    # lazy: WeasyPrint takes about a second to load; only a render needs it
     from weasyprint.layout import inline, preferred
+
+    # lazy: WeasyPrint takes about a second to load; only a render needs it
     from weasyprint.text import line_break
 
     _INSTALLED.append(line_break.split_first_line)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import hashlib
+import io
 import os
 import re
 from collections.abc import Iterable
@@ -28,6 +31,7 @@ def allowed_roots(extra_files: Iterable[str | Path] = ()) -> list[Path]:
 
 
 def _fetcher_class():
+    # lazy: WeasyPrint takes about a second to load; only a render needs it
     from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
     class Refused(FatalURLFetchingError):
@@ -79,6 +83,7 @@ def _font_config():
     """
     global _FONT_CONFIG
     if _FONT_CONFIG is None:
+        # lazy: WeasyPrint takes about a second to load; only a render needs it
         from weasyprint.text.fonts import FontConfiguration
 
         _FONT_CONFIG = FontConfiguration()
@@ -129,7 +134,6 @@ def _collector_paused():
     that turned the collector off (a batch's child, which exits after one client) keeps
     it off.
     """
-    import gc
 
     if not gc.isenabled():
         yield
@@ -240,7 +244,10 @@ def _render(html: str, fillable: bool, extra_files: Iterable[str | Path],
 
 def _metadata_of(html):
     """Return the document information WeasyPrint would give a document of *html*."""
+    # lazy: WeasyPrint takes about a second to load; only a render needs it
     from weasyprint.document import DocumentMetadata
+
+    # lazy: WeasyPrint takes about a second to load; only a render needs it
     from weasyprint.html import get_html_metadata
 
     return DocumentMetadata(**get_html_metadata(html))
@@ -249,7 +256,6 @@ def _metadata_of(html):
 def _digest(path: Path) -> str | None:
     """Return the SHA-256 of *path*'s bytes, or None if it cannot be read (the render
     then refuses it and says so)."""
-    import hashlib
 
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -263,9 +269,8 @@ def encrypt(data: bytes, password: str) -> bytes:
     The password is needed to open the PDF. Encryption uses random salts, so an
     encrypted PDF is not byte-identical from one build to the next.
     """
-    import io
 
-    import pikepdf
+    import pikepdf  # lazy: only encrypting or reading a filled PDF needs pikepdf
 
     out = io.BytesIO()
     with pikepdf.open(io.BytesIO(data)) as pdf:

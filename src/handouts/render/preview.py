@@ -31,6 +31,7 @@ def in_front_end() -> bool:
     if os.environ.get("JPY_SESSION_NAME"):
         return True
     try:
+        # lazy: IPython is there only inside a notebook or the warm engine
         from IPython import get_ipython
     except ImportError:
         return False
@@ -78,7 +79,7 @@ def preview(pdf_path: str | Path, pages: list[int] | None = None, width: int = 3
     looking (JupyterLab); under papermill only the first two, to keep records small.
     A password-protected PDF opens with *password*, or the build's HANDOUTS_PASSWORD.
     """
-    import pypdfium2
+    import pypdfium2  # lazy: only a preview draws pages
 
     if pages is None and not in_front_end():
         pages = [1, 2]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes.util
+import logging
 import os
 import re
+import struct
+import subprocess
 import sys
 
 from handouts.render import lines
@@ -11,7 +15,6 @@ from handouts.render import lines
 
 def _quiet_logs() -> None:
     # fontTools logs every subset font at INFO: a papermill run would print hundreds.
-    import logging
 
     for name in ("fontTools", "weasyprint.progress"):
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -45,19 +48,18 @@ def import_weasyprint():
         _prepare()  # imported by someone else first (a notebook, the benchmark)
         return sys.modules["weasyprint"]
     _quiet_logs()  # before the import: WeasyPrint logs while parsing its own stylesheets
-    import ctypes.util
 
     lookup = ctypes.util.find_library
     listing = _ldconfig_listing() if sys.platform.startswith("linux") else None
     if listing is not None:
         ctypes.util.find_library = lambda name: _soname(listing, name)
     try:
-        import weasyprint
+        import weasyprint  # lazy: WeasyPrint takes about a second to load; only a render needs it
     except Exception:  # noqa: BLE001 - fall back to WeasyPrint's own lookups
         for name in [m for m in sys.modules if m.split(".")[0] == "weasyprint"]:
             del sys.modules[name]
         ctypes.util.find_library = lookup
-        import weasyprint
+        import weasyprint  # lazy: WeasyPrint takes about a second to load; only a render needs it
     finally:
         ctypes.util.find_library = lookup
     _prepare()
@@ -80,6 +82,7 @@ def _known_glyph_arrays(longest: int = 4096) -> None:
     The types themselves cost microseconds to make; longer arrays are parsed as before.
     """
     try:
+        # lazy: WeasyPrint takes about a second to load; only a render needs it
         from weasyprint.text.ffi import ffi
 
         parsed, backend = ffi._parsed_types, ffi._backend
@@ -93,7 +96,6 @@ def _known_glyph_arrays(longest: int = 4096) -> None:
 
 
 def _ldconfig_listing() -> bytes | None:
-    import subprocess
 
     for ldconfig in ("/sbin/ldconfig", "/usr/sbin/ldconfig"):
         try:
@@ -106,7 +108,6 @@ def _ldconfig_listing() -> bytes | None:
 
 def _soname(listing: bytes, name: str) -> str | None:
     """Find lib<name> for this machine's ABI in *listing*, as ctypes.util does."""
-    import struct
 
     bits = "-32" if struct.calcsize("l") == 4 else "-64"
     abi = {"x86_64-64": "libc6,x86-64", "ppc64-64": "libc6,64bit", "sparc64-64": "libc6,64bit",

@@ -1,1 +1,9 @@
-"""run."""
+"""Running the workbooks: one client (papermill, or the warm in-process engine), a
+caseload in forked workers, and the notebook session a workbook starts.
+"""
+
+from handouts.run.batch import run
+from handouts.run.build import build, build_packets
+from handouts.run.notebook import Session, add_section, picker, start
+
+__all__ = ["Session", "add_section", "build", "build_packets", "picker", "run", "start"]

@@ -18,7 +18,8 @@ from handouts.core.resources import examples_dir
 from handouts.errors import BatchError, BuildError, HandoutsError
 from handouts.records.store import MANIFEST, read_manifest, update_manifest
 from handouts.run.caseload import Job, plan, task_for
-from handouts.run.pool import Done, Task, run_tasks
+from handouts.run.fork import Task
+from handouts.run.pool import Done, run_tasks
 from handouts.run.report import BatchResult, Outcome, print_summary, with_progress
 
 __all__ = ["BatchResult", "Outcome", "examples_roster", "print_summary", "run",

@@ -120,7 +120,10 @@ def build_packets(
 
 
 def _ipc_kernel_manager():
+    # lazy: the notebook stack takes seconds to load; only a run needs it
     from jupyter_client.manager import AsyncKernelManager
+
+    # lazy: the notebook stack takes seconds to load; only a run needs it
     from traitlets import CaselessStrEnum
 
     class IPCKernelManager(AsyncKernelManager):
@@ -137,7 +140,9 @@ def _ipc_kernel_manager():
 
 def _build_in_kernel(job: Job, output_dir: Path, workbook: str, record: bool,
                      timeout: int, where: str) -> None:
-    import papermill
+    import papermill  # lazy: the notebook stack takes seconds to load; only a run needs it
+
+    # lazy: the notebook stack takes seconds to load; only a run needs it
     from papermill.exceptions import PapermillExecutionError
 
     profile: Profile = job.profile

@@ -25,7 +25,7 @@ from handouts.plan.renderkey import render_key
 from handouts.plan.roster import ROSTER_COLUMNS, read_roster, row_params
 from handouts.records.progress import since_last_time
 from handouts.records.store import HISTORY, fingerprint
-from handouts.run.pool import Task
+from handouts.run.fork import Task
 
 SECRET = ".manifest-key"  # noqa: S105 - the file that holds the key
 

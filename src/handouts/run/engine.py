@@ -21,13 +21,23 @@ from typing import Any
 
 import click
 
-from handouts.errors import ProfileError
+from handouts.errors import ProfileError, install_one_line_errors
+from handouts.render.pdf import (
+    PASSWORD_ENV,  # the PDF stage's imports: only when refusing
+)
 
 
 def _shell_class():
+    # lazy: IPython is there only inside a notebook or the warm engine
     from IPython.core.displayhook import DisplayHook
+
+    # lazy: IPython is there only inside a notebook or the warm engine
     from IPython.core.displaypub import DisplayPublisher
+
+    # lazy: IPython is there only inside a notebook or the warm engine
     from IPython.core.interactiveshell import InteractiveShell
+
+    # lazy: the notebook stack takes seconds to load; only a run needs it
     from traitlets import Type
 
     class Publisher(DisplayPublisher):
@@ -74,6 +84,7 @@ def shell():
     """Return this process's cell shell, created on first use (a worker makes it warm)."""
     global _SHELL
     if _SHELL is None:
+        # lazy: the notebook stack takes seconds to load; only a run needs it
         from traitlets.config import Config
 
         config = Config()
@@ -83,7 +94,6 @@ def shell():
         _SHELL = _shell_class().instance(config=config)
         _SHELL.cell_outputs = []
         _SHELL.first_flags = _SHELL.compile.flags
-        from handouts.errors import install_one_line_errors
 
         install_one_line_errors(_SHELL)
     return _SHELL
@@ -91,6 +101,7 @@ def shell():
 
 def run_cell(source: str, count: int) -> list[dict[str, Any]]:
     """Execute *source* in the shell like a kernel would; return nbformat outputs."""
+    # lazy: the notebook stack takes seconds to load; only a run needs it
     from nbformat.v4 import new_output
 
     sh = shell()
@@ -111,6 +122,7 @@ def run_cell(source: str, count: int) -> list[dict[str, Any]]:
 
 
 def _engine_class():
+    # lazy: the notebook stack takes seconds to load; only a run needs it
     from papermill.engines import Engine
 
     _refuse_password_parameters()
@@ -197,6 +209,7 @@ def _refuse_password_parameters() -> None:
     ``papermill.execute`` takes ``parameterize_notebook``; that is the one place to stop
     it. Any other notebook, and a workbook without a password, is parameterized as before.
     """
+    # lazy: the notebook stack takes seconds to load; only a run needs it
     import papermill.parameterize as parameterize
 
     original = parameterize.parameterize_notebook
@@ -205,9 +218,6 @@ def _refuse_password_parameters() -> None:
 
     def parameterize_notebook(nb, parameters, *args, **kwargs):
         if (parameters or {}).get("password") and _is_workbook(nb):
-            from handouts.render.pdf import (
-                PASSWORD_ENV,  # the PDF stage's imports: only when refusing
-            )
 
             message = _REFUSAL.format(env=PASSWORD_ENV)
             if click.get_current_context(silent=True) is not None:  # papermill's CLI
@@ -247,6 +257,7 @@ def __getattr__(name: str):
 
 def register() -> None:
     """Make the engine available to papermill as ``handouts``."""
+    # lazy: the notebook stack takes seconds to load; only a run needs it
     from papermill.engines import papermill_engines
 
     papermill_engines.register("handouts", __getattr__("WarmEngine"))

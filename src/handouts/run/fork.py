@@ -7,6 +7,7 @@ what a failed build wrote. The child runs the workbook and reports in one line.
 from __future__ import annotations
 
 import ctypes
+import gc
 import json
 import os
 import resource
@@ -14,19 +15,32 @@ import select
 import signal
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from handouts.core.files import Keep, private_dir, remove_stale_temps, temp_path, write_hint
 from handouts.errors import BuildError, HandoutsError
 from handouts.records.store import build_lock, issued_ids, unissue
 from handouts.render.pdf import PASSWORD_ENV
 
-if TYPE_CHECKING:
-    from handouts.run.pool import Task
-
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent ends
 MEMORY_LIMIT_MB = 2048  # address space per client; a client that needs more fails alone
+
+
+@dataclass
+class Task:
+    """One client's workbook run, as the pool sees it."""
+
+    key: str
+    client_id: str
+    workbook: Path
+    parameters: dict[str, Any]
+    pdf: Path
+    notebook: Path
+    record: bool = True
+    password: str = ""
+    timeout: float = 120.0
 
 
 def one_line(exc: BaseException) -> str:
@@ -151,7 +165,6 @@ def _child(task: Task, fd: int) -> None:
         # One client, then exit: cycles left for the collector cost memory only until
         # then, and collecting them cost a tenth of a render (the address-space limit
         # below still bounds a runaway workbook).
-        import gc
 
         gc.disable()
         limit = MEMORY_LIMIT_MB * 1024 * 1024
@@ -173,7 +186,7 @@ def _child(task: Task, fd: int) -> None:
 
 def papermill_run(workbook: Path, output: Path, parameters: dict[str, Any]) -> None:
     """Run *workbook* with *parameters* in this process (the ``handouts`` engine)."""
-    import papermill
+    import papermill  # lazy: the notebook stack takes seconds to load; only a run needs it
 
     papermill.execute_notebook(str(workbook), str(output), parameters=parameters,
                                engine_name="handouts", progress_bar=False,

@@ -11,22 +11,28 @@ from the current run's parameters.
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import difflib
 import html
+import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import click
+import yaml
 
 from handouts.content.library import LIST_OF_KIND, Library, Module, load_library, parse_module_text
+from handouts.content.readability import flesch_kincaid_grade
 from handouts.core.files import atomic_write, output_paths, real_client_folder
 from handouts.core.resources import examples_dir, load_yaml
 from handouts.errors import (
     PARAMETERS_MARK,
     QUOTES_HINT,
     BuildError,
+    HandoutsError,
     LibraryError,
     ProfileError,
     install_one_line_errors,
@@ -140,6 +146,7 @@ def _raw(profile: Profile) -> dict[str, Any]:
 
 def _history() -> list[str] | None:
     try:
+        # lazy: IPython is there only inside a notebook or the warm engine
         from IPython import get_ipython
     except ImportError:
         return None
@@ -268,7 +275,6 @@ def start(namespace: Mapping[str, Any], workbook: str = "connection",
 
 def _names_practice(path: Path, practice: str) -> bool:
     """Whether the parameters file at *path* is the one that set *practice*."""
-    import yaml
 
     try:
         data = load_yaml(path.read_text(encoding="utf-8"))
@@ -283,8 +289,6 @@ def _parameters_files() -> list[Path]:
     The command is this process's (papermill with ``--engine handouts``) or its parent's
     (a kernel papermill started); a relative path is taken from that process's folder.
     """
-    import os
-    import sys
 
     commands: list[tuple[list[str], list[Path]]] = [
         (sys.argv, [Path.cwd(), Path(os.environ.get("PWD") or ".")])]
@@ -321,7 +325,7 @@ class Picker:
     """An ipywidgets form to choose modules, rituals and scripts, then rebuild and preview."""
 
     def __init__(self, session: Session) -> None:
-        import ipywidgets as w
+        import ipywidgets as w  # optional extra [lab]: widgets exist only in a notebook or the app
 
         self.session = session
         self.pdf_path: Path | None = None
@@ -350,9 +354,9 @@ class Picker:
 
     def build(self) -> Path | None:
         """Rebuild the PDF from the current choices and show its preview."""
+        # lazy: IPython is there only inside a notebook or the warm engine
         from IPython.display import display
 
-        from handouts.errors import HandoutsError
 
         self.output.clear_output()
         with self.output:
@@ -367,6 +371,7 @@ class Picker:
         return self.pdf_path
 
     def _ipython_display_(self) -> None:
+        # lazy: IPython is there only inside a notebook or the warm engine
         from IPython.display import display
 
         display(self.widget)
@@ -398,7 +403,6 @@ def check_module(text: str, practice_library: str | Path | None = None) -> Modul
 
 def reading_grade(module: Module, audience: str = "couple") -> float:
     """Return the module's Flesch-Kincaid grade for *audience* (the library keeps to 8)."""
-    from handouts.content.readability import flesch_kincaid_grade
 
     return flesch_kincaid_grade(module.for_reader(audience).plain_text())
 
@@ -406,7 +410,6 @@ def reading_grade(module: Module, audience: str = "couple") -> float:
 def preview_module(module: Module, practice_library: str | Path | None = None,
                    output_dir: str | Path = "output", paper: str = "letter") -> Path:
     """Print *module* alone in a sample handout; return the PDF path."""
-    import datetime as dt
 
     library = load_library(practice_library, module.language).with_module(module)
     profile = validate({

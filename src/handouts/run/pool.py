@@ -10,9 +10,13 @@ client that runs past its time limit is killed by pid; its worker carries on.
 
 from __future__ import annotations
 
+import gc
+import logging
 import multiprocessing
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -21,8 +25,13 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from handouts.content.library import load_library
 from handouts.core.files import private_dir, remove_stale_temps, write_hint
-from handouts.run.fork import MEMORY_LIMIT_MB, one_line, papermill_run, run_forked, undo
+from handouts.core.resources import workbook_path
+from handouts.plan.profile import to_parameters, validate
+from handouts.render.weasy import import_weasyprint
+from handouts.run.engine import register, shell
+from handouts.run.fork import MEMORY_LIMIT_MB, Task, one_line, papermill_run, run_forked, undo
 
 __all__ = ["MEMORY_LIMIT_MB", "Done", "Task", "one_line", "papermill_run", "run_tasks",
            "undo"]
@@ -31,21 +40,6 @@ __all__ = ["MEMORY_LIMIT_MB", "Done", "Task", "one_line", "papermill_run", "run_
 # behave like a front end (pickers, full-size previews) for every client.
 _FRONT_END_VARS = ("JPY_SESSION_NAME", "JPY_PARENT_PID", "HANDOUTS_FRONT_END",
                    "VSCODE_PID")
-
-
-@dataclass
-class Task:
-    """One client's workbook run, as the pool sees it."""
-
-    key: str
-    client_id: str
-    workbook: Path
-    parameters: dict[str, Any]
-    pdf: Path
-    notebook: Path
-    record: bool = True
-    password: str = ""
-    timeout: float = 120.0
 
 
 @dataclass
@@ -64,7 +58,6 @@ class Done:
 def _worker(conn: Connection, warm: bool, settings: dict[str, Any] | None = None) -> None:
     """Warm up once (with the practice *settings*), then run each task sent over *conn*
     in a forked child."""
-    import gc
 
     gc.disable()  # imports keep what they make; one collection after the warm-up suffices
     for name in _FRONT_END_VARS:
@@ -74,15 +67,12 @@ def _worker(conn: Connection, warm: bool, settings: dict[str, Any] | None = None
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     import papermill  # noqa: F401 - imported once here, inherited by every child
 
-    from handouts.run.engine import register, shell
 
     register()
     shell()
     # papermill warns about parameters a cell does not list; the workbook checks them.
-    import logging
 
     logging.getLogger("papermill").setLevel(logging.ERROR)
-    from handouts.render.weasy import import_weasyprint
 
     import_weasyprint()
     # Move what the imports made out of the collector's sight before the warm-up: the
@@ -138,8 +128,6 @@ def _warm_up(settings: dict[str, Any]) -> None:
 
 def warm_up_parameters(settings: dict[str, Any]) -> dict[str, Any]:
     """Return the workbook parameters of the fictional warm-up client with *settings*."""
-    from handouts.content.library import load_library
-    from handouts.plan.profile import to_parameters, validate
 
     profile = validate({"client_id": "warm-up", "partners": [{"name": "A"}, {"name": "B"}],
                         "session_date": "2026-01-01", **settings,
@@ -149,10 +137,7 @@ def warm_up_parameters(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_warm_up(settings: dict[str, Any]) -> None:
-    import shutil
-    import tempfile
 
-    from handouts.core.resources import workbook_path
 
     folder = Path(tempfile.mkdtemp(prefix="handouts-warm-up-"))  # private (0700)
     cwd, environ = os.getcwd(), dict(os.environ)

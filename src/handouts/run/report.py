@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import html
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from handouts.core.untrusted import plain, rich_text
 
@@ -43,7 +48,6 @@ class BatchResult:
         return sum(1 for o in self.outcomes if o.status == status)
 
     def _repr_html_(self) -> str:
-        import html
 
         rows = "".join(
             f"<tr><td>{o.row}</td><td>{html.escape(plain(o.client_id))}</td>"
@@ -58,8 +62,6 @@ class BatchResult:
 
 def print_summary(result: BatchResult, stream=None) -> None:
     """Print the summary table: each client's outcome and time, then the totals."""
-    from rich.console import Console
-    from rich.table import Table
 
     console = Console(file=stream or sys.stdout, soft_wrap=False)
     table = Table(title=None, show_lines=False)
@@ -81,8 +83,6 @@ def print_summary(result: BatchResult, stream=None) -> None:
 def with_progress(run: Callable[..., BatchResult], roster: str | Path,
                   **kwargs: Any) -> BatchResult:
     """Call *run* (a batch) with a live progress bar on a terminal (quiet otherwise)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(file=sys.stderr)
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

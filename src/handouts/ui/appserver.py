@@ -16,6 +16,11 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
+import threading
+import webbrowser
+from html import escape
+from pathlib import Path
 
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
@@ -74,11 +79,6 @@ class PrivateVoila(Voila):
     def launch_browser(self) -> None:
         """Open the browser on the URL with the token (through a private file, as Jupyter
         does, so the token stays off the browser's command line)."""
-        import tempfile
-        import threading
-        import webbrowser
-        from html import escape
-        from pathlib import Path
 
         try:
             browser = webbrowser.get(self.browser or None)

@@ -4,13 +4,32 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.table import Table
 
+from handouts.content.library import LIST_OF_KIND, check_library, load_library
+from handouts.core.files import packet_name
+from handouts.core.resources import examples_dir
 from handouts.core.untrusted import plain, rich_text
-from handouts.errors import HandoutsError, HarvestError
+from handouts.errors import HandoutsError, HarvestError, ProfileError
+from handouts.plan.assemble import file_id_problems, plan_packets, plan_report
+from handouts.plan.parameters import table
+from handouts.plan.profile import load_profile
+from handouts.plan.routing import flag_table
+from handouts.records.harvest import client_folder
+from handouts.records.harvest import forget as run_forget
+from handouts.records.harvest import harvest as run_harvest
+from handouts.records.progress import client_progress, save_chart, tables
+from handouts.render.glyphs import fallbacks_needed
+from handouts.render.html import environment, pages_of
+from handouts.run.batch import print_summary, run_with_progress
+from handouts.run.build import build_packets
+from handouts.ui.lab import init_folder, serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,9 +56,7 @@ def _note(line: str) -> None:
 
 def _password(password_env: str | None, ask_password: bool) -> str:
     """Return the password the options ask for ('' for none); never echo it."""
-    import os
 
-    from handouts.errors import ProfileError
 
     if password_env:
         value = os.environ.get(password_env, "")
@@ -84,7 +101,6 @@ def build(profile: Path, output_dir: Path, workbook: str, no_record: bool, kerne
     flag or --copies per-partner asks for it) and says on stderr what the profile's
     flags left out or brought in.
     """
-    from handouts.run.build import build_packets
 
     password = _password(password_env, ask_password)
     built = build_packets(profile, output_dir, workbook, record=not no_record, kernel=kernel,
@@ -99,8 +115,6 @@ def build(profile: Path, output_dir: Path, workbook: str, no_record: bool, kerne
               type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
 def demo(output_dir: Path) -> None:
     """Build the bundled fictional example clients into OUTPUT."""
-    from handouts.core.resources import examples_dir
-    from handouts.run.build import build_packets
 
     profiles = sorted((examples_dir() / "clients").glob("*.yaml"))
     if not profiles:
@@ -128,7 +142,6 @@ def batch(roster: Path, jobs: int, output_dir: Path, force: bool, workbook: str,
           timeout: int, no_record: bool, password_env: str | None,
           ask_password: bool) -> None:
     """Build every client in a ROSTER (CSV or YAML), validated before any work."""
-    from handouts.run.batch import print_summary, run_with_progress
 
     result = run_with_progress(roster, output_dir=output_dir, jobs=jobs, force=force,
                                workbook=workbook, record=not no_record, timeout=timeout,
@@ -148,7 +161,6 @@ def batch(roster: Path, jobs: int, output_dir: Path, force: bool, workbook: str,
               help="A practice folder of modules that add to or override the defaults.")
 def library_cmd(as_json: bool, language: str, practice_library: Path | None) -> None:
     """List the modules you can choose: id, list, minutes, language, readers, title."""
-    from handouts.content.library import LIST_OF_KIND, load_library
 
     lib = load_library(practice_library, language)
     rows = [
@@ -176,8 +188,6 @@ def library_cmd(as_json: bool, language: str, practice_library: Path | None) -> 
               help="A practice folder whose flags.yaml adds to or replaces the defaults.")
 def flags_cmd(practice_library: Path | None) -> None:
     """Print every flag, what it leaves out or brings in, and why (Markdown)."""
-    from handouts.content.library import load_library
-    from handouts.plan.routing import flag_table
 
     click.echo(flag_table(load_library(practice_library)))
 
@@ -185,16 +195,12 @@ def flags_cmd(practice_library: Path | None) -> None:
 @cli.command()
 def parameters() -> None:
     """Print every parameter of a profile or workbook, with its type and help."""
-    from handouts.plan.parameters import table
 
     click.echo(table(), nl=False)
 
 
 def _show_plan(path: Path, profile, planned) -> None:
     """Print the packets a profile asks for: file names, pages in, and what left or came."""
-    from handouts.core.files import packet_name
-    from handouts.plan.assemble import plan_report
-    from handouts.render.html import pages_of
 
     click.echo(f"{path}:")
     for packet in planned:
@@ -223,11 +229,6 @@ def check(files: tuple[Path, ...], practice_library: Path | None) -> None:
     For each profile, show the plan without building: which PDFs, which pages go in, and
     which pages the profile's flags leave out or bring in, and why.
     """
-    from handouts.content.library import check_library
-    from handouts.plan.assemble import file_id_problems, plan_packets
-    from handouts.plan.profile import load_profile
-    from handouts.render.glyphs import fallbacks_needed
-    from handouts.render.html import environment
 
     problems: list[str] = [str(p) for p in check_library(practice_library)]
     env = environment()
@@ -258,7 +259,6 @@ def check(files: tuple[Path, ...], practice_library: Path | None) -> None:
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 def init(folder: Path) -> None:
     """Create a practice folder: workbooks, an example practice.yaml, clients/."""
-    from handouts.ui.lab import init_folder
 
     for path in init_folder(folder):
         click.echo(f"created {path}")
@@ -266,7 +266,6 @@ def init(folder: Path) -> None:
 
 
 def _serve(folder: Path, command: str, port: int, browser: bool) -> None:
-    from handouts.ui.lab import serve
 
     server = serve(folder, command, port=port, browser=browser)
     try:
@@ -311,7 +310,6 @@ _OUTPUT = click.option("-o", "--output", "output_dir", default="output", show_de
 def harvest(files: tuple[Path, ...], output_dir: Path, password_env: str | None,
             ask_password: bool) -> None:
     """Read filled handouts (FILES) back into each client's history."""
-    from handouts.records.harvest import harvest as run_harvest
 
     password = _password(password_env, False) if password_env else (
         click.prompt("Password of the PDFs", hide_input=True, err=True) if ask_password
@@ -334,10 +332,7 @@ def harvest(files: tuple[Path, ...], output_dir: Path, password_env: str | None,
               help="Also save the practice chart (.png, .svg or .pdf).")
 def progress(client_id: str, output_dir: Path, chart: Path | None) -> None:
     """Show one client's practice days per ritual per week, and their reflections."""
-    from rich.console import Console
-    from rich.table import Table
 
-    from handouts.records.progress import client_progress, save_chart, tables
 
     issued, rows, reflections = client_progress(output_dir, client_id)
     console = Console()
@@ -365,8 +360,6 @@ def progress(client_id: str, output_dir: Path, chart: Path | None) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def forget(client_id: str, output_dir: Path, yes: bool) -> None:
     """Remove a client's handouts, records and history from the output folder."""
-    from handouts.records.harvest import client_folder
-    from handouts.records.harvest import forget as run_forget
 
     folder = client_folder(output_dir, client_id)
     if not folder.is_dir():

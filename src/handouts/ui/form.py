@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import html
+import os
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,10 @@ from handouts.content.library import LIST_OF_KIND, load_library
 from handouts.core.files import atomic_write
 from handouts.core.resources import examples_dir
 from handouts.errors import HandoutsError
-from handouts.plan.profile import inherit_practice, read_practice, validate
+from handouts.plan.profile import inherit_practice, read_practice, read_yaml, validate
+from handouts.records.progress import ProgressView
+from handouts.render.preview import in_front_end, preview
+from handouts.run.build import build_packets
 
 AUDIENCES = ("auto", "couple", "individual", "group")
 KIND_OF_LIST = {name: kind for kind, name in LIST_OF_KIND.items()}
@@ -56,7 +60,7 @@ class Form:
     """The client form. *folder* is the practice folder (``practice.yaml``, ``clients/``)."""
 
     def __init__(self, folder: str | Path = ".") -> None:
-        import ipywidgets as w
+        import ipywidgets as w  # optional extra [lab]: widgets exist only in a notebook or the app
 
         self.w = w
         self.folder = Path(folder).resolve()
@@ -159,7 +163,6 @@ class Form:
         self.page_label = w.HTML()
         self.viewer = w.VBox([w.HBox([self.previous, self.page_label, self.next, self.zoom]),
                               self.image], layout=w.Layout(display="none"))
-        from handouts.records.progress import ProgressView
 
         self.progress = ProgressView(self.folder / "output")
         self.client_id.observe(lambda _: self._show_progress(), "value")
@@ -234,7 +237,6 @@ class Form:
 
     def open(self, path: str | Path) -> None:
         """Fill the form from a saved client profile (as ``handouts build`` reads it)."""
-        from handouts.plan.profile import read_yaml
 
         path = Path(path)
         try:
@@ -441,7 +443,6 @@ class Form:
 
     def build(self) -> Path | None:
         """Check, save the profile, build the PDF as ``handouts build`` does, show page 1."""
-        from handouts.run.build import build_packets
 
         lines = self.problems()
         self._changed()
@@ -480,7 +481,6 @@ class Form:
 
     def show_page(self, number: int) -> None:
         """Show page *number* of the built PDF at the zoom width."""
-        from handouts.render.preview import preview
 
         if self.pdf_path is None:
             return
@@ -498,6 +498,7 @@ class Form:
         self.next.disabled = self.page >= self.pages
 
     def _ipython_display_(self) -> None:
+        # lazy: IPython is there only inside a notebook or the warm engine
         from IPython.display import display
 
         display(self.widget)
@@ -505,9 +506,7 @@ class Form:
 
 def show(folder: str | Path = ".") -> Form | None:
     """Return the form where a person is looking; under papermill, say so and do nothing."""
-    import os
 
-    from handouts.render.preview import in_front_end
 
     if not (in_front_end() or os.environ.get("VOILA_BASE_URL") is not None):
         print("Form skipped: no front end (papermill or nbclient).")

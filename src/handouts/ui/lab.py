@@ -85,7 +85,7 @@ def is_practice_folder(folder: Path) -> bool:
 def _bundled_cells(name: str) -> tuple[str | None, str | None]:
     """Return the bundled workbook's parameters cell and own-words cell (None if absent)."""
     try:
-        import nbformat
+        import nbformat  # lazy: the notebook stack takes seconds to load; only a run needs it
 
         nb = nbformat.read(workbook_path(name), as_version=4)
     except (HandoutsError, OSError, ValueError):
