@@ -9,7 +9,7 @@ import yaml
 from helpers import reader_text
 
 from handouts import load_library
-from handouts.content.library import library_dir
+from handouts.core.resources import library_dir
 
 GLOSSARY = yaml.safe_load((library_dir() / "es" / "glossary.yaml").read_text(encoding="utf-8"))
 SPANISH = load_library(language="es")

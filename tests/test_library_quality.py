@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from handouts import load_library
-from handouts.content.library import AUDIENCES, MATTER_IDS
+from handouts.content.module import AUDIENCES, MATTER_IDS
 from handouts.content.readability import flesch_kincaid_grade
 
 LIBRARY = load_library()

@@ -10,7 +10,7 @@ import pytest
 from helpers import normalise, reader_text
 
 from handouts import load_library, render_html, validate, write_pdf
-from handouts.content.library import MATTER_IDS
+from handouts.content.module import MATTER_IDS
 from handouts.content.parity import library_parity
 from handouts.content.readability import fernandez_huerta
 from handouts.plan import assemble

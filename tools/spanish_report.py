@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import sys
 
-from handouts.content.library import _load_flags, _load_sources, load_library, parse_module
+from handouts.content.library import _load_flags, _load_sources, load_library
 from handouts.content.parity import parity_problems
+from handouts.content.parse import parse_module
 from handouts.content.readability import fernandez_huerta
 from handouts.core.resources import library_dir
 

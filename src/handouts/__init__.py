@@ -15,7 +15,8 @@ From the shell, ``handouts build`` and ``handouts batch`` run the workbooks.
 """
 
 
-from handouts.content.library import Library, Module, load_library
+from handouts.content.library import Library, load_library
+from handouts.content.module import Module
 from handouts.core.files import output_paths
 from handouts.core.version import __version__
 from handouts.errors import BuildError, HandoutsError, LibraryError, ProfileError, RenderError

@@ -8,7 +8,8 @@ it) must match; only the words differ.
 
 from __future__ import annotations
 
-from handouts.content.library import _LISTS, _SCALARS, Library, Module, Variants, _blocks
+from handouts.content.library import Library
+from handouts.content.module import _LISTS, _SCALARS, Module, Variants, _blocks
 
 _SAME = ("kind", "version", "sources", "topic", "audiences", "contraindications",
          "minutes", "tags")

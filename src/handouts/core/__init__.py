@@ -12,4 +12,17 @@ from handouts.core.resources import (
 )
 from handouts.core.untrusted import check_file, read_bounded, shown_value
 
-__all__ = ["atomic_write", "check_file", "examples_dir", "library_dir", "output_paths", "packet_name", "private_dir", "read_bounded", "shown_value", "templates_dir", "workbook_path", "workbooks_dir"]
+__all__ = [
+    "atomic_write",
+    "check_file",
+    "examples_dir",
+    "library_dir",
+    "output_paths",
+    "packet_name",
+    "private_dir",
+    "read_bounded",
+    "shown_value",
+    "templates_dir",
+    "workbook_path",
+    "workbooks_dir",
+]

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from handouts.content.library import LIST_OF_KIND, Library, Module, load_library
+from handouts.content.library import Library, load_library
+from handouts.content.module import LIST_OF_KIND, Module
 from handouts.errors import HandoutsError, ProfileError
 from handouts.plan.profile import OwnSection, Profile, read_profile
 from handouts.plan.routing import (

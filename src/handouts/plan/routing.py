@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from handouts.content.library import LIST_OF_KIND, Library
+from handouts.content.library import Library
+from handouts.content.module import LIST_OF_KIND
 from handouts.plan.profile import Profile
 
 LISTS = {name: kind for kind, name in LIST_OF_KIND.items()}

@@ -4,6 +4,5 @@ WeasyPrint lives in :mod:`handouts.render.weasy`), layout reuse and previews.
 
 from handouts.render.html import render_html
 from handouts.render.pdf import render_pdf, write_pdf
-from handouts.render.preview import preview
 
-__all__ = ["preview", "render_html", "render_pdf", "write_pdf"]
+__all__ = ["render_html", "render_pdf", "write_pdf"]

@@ -2,8 +2,7 @@
 caseload in forked workers, and the notebook session a workbook starts.
 """
 
-from handouts.run.batch import run
-from handouts.run.build import build, build_packets
+from handouts.run.build import build_packets
 from handouts.run.notebook import Session, add_section, picker, start
 
-__all__ = ["Session", "add_section", "build", "build_packets", "picker", "run", "start"]
+__all__ = ["Session", "add_section", "build_packets", "picker", "start"]

@@ -24,7 +24,9 @@ from typing import Any
 import click
 import yaml
 
-from handouts.content.library import LIST_OF_KIND, Library, Module, load_library, parse_module_text
+from handouts.content.library import Library, load_library
+from handouts.content.module import LIST_OF_KIND, Module
+from handouts.content.parse import parse_module_text
 from handouts.content.readability import flesch_kincaid_grade
 from handouts.core.files import atomic_write, output_paths, real_client_folder
 from handouts.core.resources import examples_dir, load_yaml

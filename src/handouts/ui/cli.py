@@ -12,7 +12,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from handouts.content.library import LIST_OF_KIND, check_library, load_library
+from handouts.content.library import check_library, load_library
+from handouts.content.module import LIST_OF_KIND
 from handouts.core.files import packet_name
 from handouts.core.resources import examples_dir
 from handouts.core.untrusted import plain, rich_text

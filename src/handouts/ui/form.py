@@ -19,7 +19,8 @@ from typing import Any
 
 import yaml
 
-from handouts.content.library import LIST_OF_KIND, load_library
+from handouts.content.library import load_library
+from handouts.content.module import LIST_OF_KIND
 from handouts.core.files import atomic_write
 from handouts.core.resources import examples_dir
 from handouts.errors import HandoutsError
