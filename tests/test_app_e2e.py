@@ -18,7 +18,7 @@ import pytest
 from test_lab_e2e import _browser, _free_port, _missing, _pdf_words, private_env
 
 from handouts.content.library import load_library
-from handouts.plan.profile import load_profile
+from handouts.plan.validation import load_profile
 
 REQUIRED = os.environ.get("HANDOUTS_REQUIRE_E2E") == "1"
 

@@ -11,7 +11,7 @@ from helpers import pdf_text
 
 pytest.importorskip("ipywidgets")
 
-from handouts.plan.profile import load_profile  # noqa: E402
+from handouts.plan.validation import load_profile
 from handouts.ui.form import Form  # noqa: E402
 from handouts.ui.lab import init_folder  # noqa: E402
 

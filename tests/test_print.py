@@ -14,7 +14,7 @@ from PIL import ImageChops
 
 from handouts import load_library, load_profile, render_html, validate, write_pdf
 from handouts.plan import assemble
-from handouts.plan.profile import read_profile
+from handouts.plan.reading import read_profile
 
 MM = 72 / 25.4
 

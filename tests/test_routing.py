@@ -311,7 +311,7 @@ def test_the_docs_flag_table_is_the_library():
 def test_a_discreet_cover_draws_no_mark_or_logo(client_dir):
     # The default mark (two rings) reads as a couple's symbol; a logo names the practice.
     from handouts.plan.assemble import plan_packets
-    from handouts.plan.profile import load_profile
+    from handouts.plan.validation import load_profile
     from handouts.render.html import render_html
 
     for flags, discreet in (([], False), (["violence-or-fear"], True)):

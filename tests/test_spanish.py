@@ -14,7 +14,7 @@ from handouts.content.module import MATTER_IDS
 from handouts.content.parity import library_parity
 from handouts.content.readability import fernandez_huerta
 from handouts.plan import assemble
-from handouts.plan.profile import read_profile
+from handouts.plan.reading import read_profile
 from handouts.ui.cli import main
 
 ENGLISH = load_library(language="en")

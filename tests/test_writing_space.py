@@ -10,7 +10,7 @@ import pytest
 
 from handouts import load_library, render_html, validate, write_pdf
 from handouts.plan import assemble
-from handouts.plan.profile import read_profile
+from handouts.plan.reading import read_profile
 
 MM = 72 / 25.4
 WRITING = ["mapping-our-cycle", "grounding-plan", "brakes-accelerators-map",

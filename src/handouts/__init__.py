@@ -22,7 +22,8 @@ from handouts.core.version import __version__
 from handouts.errors import BuildError, HandoutsError, LibraryError, ProfileError, RenderError
 from handouts.errors import install_one_line_errors as show_errors_plainly
 from handouts.plan.assemble import Handout, assemble
-from handouts.plan.profile import PARAMETERS, Profile, load_profile, validate
+from handouts.plan.profile import PARAMETERS, Profile
+from handouts.plan.validation import load_profile, validate
 from handouts.records.issue import write_handout
 from handouts.render.html import render_html
 from handouts.render.pdf import write_pdf

@@ -161,7 +161,6 @@ class Module(_Strict):
     def plain_text(self) -> str:
         """Return the reader-facing text as plain sentences (list items end with a period)."""
 
-
         md = MarkdownIt("commonmark")
         pieces = []
         for part in self.reader_text():

@@ -83,7 +83,6 @@ def _check_parameters_cell(path: Path) -> None:
     own defaults, run later, would silently win.
     """
 
-
     try:
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -3,9 +3,11 @@ route its concerns take, the assembled handouts and the render key of each.
 """
 
 from handouts.plan.assemble import Handout, Packet, plan_packets
-from handouts.plan.profile import Profile, load_profile, read_profile, validate
+from handouts.plan.profile import Profile
+from handouts.plan.reading import read_profile
 from handouts.plan.renderkey import RenderKey, render_key
 from handouts.plan.routing import packets, route
+from handouts.plan.validation import load_profile, validate
 
 __all__ = [
     "Handout",

@@ -10,7 +10,8 @@ from types import MappingProxyType
 from handouts.content.library import Library, load_library
 from handouts.content.module import LIST_OF_KIND, Module
 from handouts.errors import HandoutsError, ProfileError
-from handouts.plan.profile import OwnSection, Profile, read_profile
+from handouts.plan.profile import OwnSection, Profile
+from handouts.plan.reading import read_profile
 from handouts.plan.routing import (
     Change,
     discreet,

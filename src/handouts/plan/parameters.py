@@ -11,7 +11,8 @@ from typing import Any
 
 from handouts.core.resources import examples_dir
 from handouts.errors import PARAMETERS_MARK
-from handouts.plan.profile import PRACTICE_FIELDS, Profile, read_yaml
+from handouts.plan.profile import PRACTICE_FIELDS, Profile
+from handouts.plan.reading import read_yaml
 
 # Every parameter but the password, which is never a notebook value. Practice settings
 # default to None: the practice file's value.

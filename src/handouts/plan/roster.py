@@ -11,7 +11,8 @@ from typing import Any
 
 from handouts.core.untrusted import check_file, read_bounded, shown_key
 from handouts.errors import BatchError, ProfileError
-from handouts.plan.profile import PARAMETERS, inherit_practice, read_profile, read_yaml
+from handouts.plan.profile import PARAMETERS
+from handouts.plan.reading import inherit_practice, read_profile, read_yaml
 
 MAX_ROWS = 5_000
 MAX_BYTES = 10_000_000  # 5,000 rows of a few hundred characters each

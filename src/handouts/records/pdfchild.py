@@ -63,7 +63,6 @@ def _inflated(data: bytes, layers: int, budget: int) -> int:
 
 
 def _decode_ascii(name: bytes, data: bytes) -> bytes:
-
     try:
         if name in (b"ASCIIHexDecode", b"AHx"):
             hexes = re.sub(rb"[^0-9A-Fa-f]", b"", data.split(b">")[0])

@@ -222,7 +222,6 @@ class ProgressView:
     def harvest(self, files: list[tuple[str, bytes]]) -> list:
         """Read picked (name, bytes) files into the history; show one line per file."""
 
-
         results = []
         for name, data in files:
             try:
@@ -253,7 +252,6 @@ class ProgressView:
     def refresh(self) -> None:
         """Redraw the report for the current client."""
 
-
         if not self.client_id:
             self.report.value = "<p>Pick filled handouts, or give a client id.</p>"
             return
@@ -276,7 +274,6 @@ def show(client_id: str = "", output_dir: str | Path = "output",
 
     # lazy: IPython is there only inside a notebook or the warm engine
     from IPython.display import HTML
-
 
     if in_front_end() or os.environ.get("VOILA_BASE_URL") is not None:
         return ProgressView(output_dir, client_id, names)

@@ -205,7 +205,6 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
     compiled differently is never loaded.
     """
 
-
     tag = hashlib.sha256(repr((__version__, jinja2.__version__, sys.version,
                                sorted(_OPTIONS.items())))
                          .encode()).hexdigest()[:12]

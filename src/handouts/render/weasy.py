@@ -96,7 +96,6 @@ def _known_glyph_arrays(longest: int = 4096) -> None:
 
 
 def _ldconfig_listing() -> bytes | None:
-
     for ldconfig in ("/sbin/ldconfig", "/usr/sbin/ldconfig"):
         try:
             return subprocess.run([ldconfig, "-p"], capture_output=True, check=True,

@@ -21,7 +21,8 @@ from handouts.core.files import (
 from handouts.core.resources import workbook_path
 from handouts.errors import BuildError, HandoutsError
 from handouts.plan.assemble import Packet, plan_packets, plan_report
-from handouts.plan.profile import Profile, load_profile, to_parameters
+from handouts.plan.profile import Profile
+from handouts.plan.validation import load_profile, to_parameters
 from handouts.records.store import build_lock, issued_ids
 from handouts.render.glyphs import fallbacks_needed
 from handouts.render.pdf import PASSWORD_ENV

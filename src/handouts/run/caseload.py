@@ -20,9 +20,10 @@ from handouts.core.resources import workbook_path
 from handouts.core.untrusted import shown_key
 from handouts.errors import BatchError, HandoutsError, ProfileError
 from handouts.plan.assemble import plan_packets, plan_report
-from handouts.plan.profile import Profile, to_parameters, validate
+from handouts.plan.profile import Profile
 from handouts.plan.renderkey import render_key
 from handouts.plan.roster import ROSTER_COLUMNS, read_roster, row_params
+from handouts.plan.validation import to_parameters, validate
 from handouts.records.progress import since_last_time
 from handouts.records.store import HISTORY, fingerprint
 from handouts.run.fork import Task

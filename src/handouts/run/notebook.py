@@ -40,15 +40,10 @@ from handouts.errors import (
     install_one_line_errors,
 )
 from handouts.plan.assemble import Handout, Packet, assemble, plan_report
-from handouts.plan.profile import (
-    PARAMETERS,
-    PRACTICE_FIELDS,
-    OwnSection,
-    Profile,
-    inherit_practice,
-    validate,
-)
+from handouts.plan.profile import PARAMETERS, PRACTICE_FIELDS, OwnSection, Profile
+from handouts.plan.reading import inherit_practice
 from handouts.plan.routing import packets
+from handouts.plan.validation import validate
 from handouts.records.issue import write_handout
 from handouts.render.pdf import PASSWORD_ENV
 from handouts.render.preview import in_front_end, preview
@@ -358,7 +353,6 @@ class Picker:
         """Rebuild the PDF from the current choices and show its preview."""
         # lazy: IPython is there only inside a notebook or the warm engine
         from IPython.display import display
-
 
         self.output.clear_output()
         with self.output:

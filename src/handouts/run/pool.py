@@ -28,7 +28,7 @@ from typing import Any
 from handouts.content.library import load_library
 from handouts.core.files import private_dir, remove_stale_temps, write_hint
 from handouts.core.resources import workbook_path
-from handouts.plan.profile import to_parameters, validate
+from handouts.plan.validation import to_parameters, validate
 from handouts.render.weasy import import_weasyprint
 from handouts.run.engine import register, shell
 from handouts.run.fork import MEMORY_LIMIT_MB, Task, one_line, papermill_run, run_forked, undo
@@ -66,7 +66,6 @@ def _worker(conn: Connection, warm: bool, settings: dict[str, Any] | None = None
     # installed (JupyterLab brings it): 0.7 s per worker for a check notebooks never use.
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     import papermill  # noqa: F401 - imported once here, inherited by every child
-
 
     register()
     shell()
@@ -137,8 +136,6 @@ def warm_up_parameters(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_warm_up(settings: dict[str, Any]) -> None:
-
-
     folder = Path(tempfile.mkdtemp(prefix="handouts-warm-up-"))  # private (0700)
     cwd, environ = os.getcwd(), dict(os.environ)
     try:

@@ -48,7 +48,6 @@ class BatchResult:
         return sum(1 for o in self.outcomes if o.status == status)
 
     def _repr_html_(self) -> str:
-
         rows = "".join(
             f"<tr><td>{o.row}</td><td>{html.escape(plain(o.client_id))}</td>"
             f"<td>{o.status}</td><td style='text-align:right'>{o.seconds:.2f}</td>"

@@ -20,8 +20,8 @@ from handouts.core.untrusted import plain, rich_text
 from handouts.errors import HandoutsError, HarvestError, ProfileError
 from handouts.plan.assemble import file_id_problems, plan_packets, plan_report
 from handouts.plan.parameters import table
-from handouts.plan.profile import load_profile
 from handouts.plan.routing import flag_table
+from handouts.plan.validation import load_profile
 from handouts.records.harvest import client_folder
 from handouts.records.harvest import forget as run_forget
 from handouts.records.harvest import harvest as run_harvest
@@ -57,7 +57,6 @@ def _note(line: str) -> None:
 
 def _password(password_env: str | None, ask_password: bool) -> str:
     """Return the password the options ask for ('' for none); never echo it."""
-
 
     if password_env:
         value = os.environ.get(password_env, "")
@@ -267,7 +266,6 @@ def init(folder: Path) -> None:
 
 
 def _serve(folder: Path, command: str, port: int, browser: bool) -> None:
-
     server = serve(folder, command, port=port, browser=browser)
     try:
         code = server.wait()
@@ -333,7 +331,6 @@ def harvest(files: tuple[Path, ...], output_dir: Path, password_env: str | None,
               help="Also save the practice chart (.png, .svg or .pdf).")
 def progress(client_id: str, output_dir: Path, chart: Path | None) -> None:
     """Show one client's practice days per ritual per week, and their reflections."""
-
 
     issued, rows, reflections = client_progress(output_dir, client_id)
     console = Console()

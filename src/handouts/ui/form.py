@@ -24,7 +24,8 @@ from handouts.content.module import LIST_OF_KIND
 from handouts.core.files import atomic_write
 from handouts.core.resources import examples_dir
 from handouts.errors import HandoutsError
-from handouts.plan.profile import inherit_practice, read_practice, read_yaml, validate
+from handouts.plan.reading import inherit_practice, read_practice, read_yaml
+from handouts.plan.validation import validate
 from handouts.records.progress import ProgressView
 from handouts.render.preview import in_front_end, preview
 from handouts.run.build import build_packets
@@ -507,7 +508,6 @@ class Form:
 
 def show(folder: str | Path = ".") -> Form | None:
     """Return the form where a person is looking; under papermill, say so and do nothing."""
-
 
     if not (in_front_end() or os.environ.get("VOILA_BASE_URL") is not None):
         print("Form skipped: no front end (papermill or nbclient).")
