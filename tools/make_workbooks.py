@@ -9,8 +9,8 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from handouts.errors import PARAMETERS_MARK
 from handouts.plan.parameters import parameters_cell
-from handouts.run.notebook import PARAMETERS_MARK
 
 ROOT = Path(__file__).resolve().parents[1] / "workbooks"
 
@@ -162,7 +162,7 @@ output_dir: str = "output"  # Where the preview PDF goes: <output_dir>/module-pr
 '''),
         new_code_cell('''\
 import handouts
-from handouts.run.notebook import check_module, preview_module, reading_grade, save_module
+from handouts.run.authoring import check_module, preview_module, reading_grade, save_module
 
 module = check_module(module_text, practice_library or None)
 print(f"ok: {module.kind} {module.id!r}, {module.minutes} min, grade {reading_grade(module):.1f}")'''),

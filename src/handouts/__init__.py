@@ -28,7 +28,8 @@ from handouts.records.issue import write_handout
 from handouts.render.html import render_html
 from handouts.render.pdf import write_pdf
 from handouts.render.preview import preview
-from handouts.run.notebook import Session, add_section, picker, start
+from handouts.run.notebook import Session, add_section, start
+from handouts.run.picker import picker
 
 __all__ = [
     "PARAMETERS",

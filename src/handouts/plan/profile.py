@@ -1,4 +1,4 @@
-"""Client profiles and practice settings: read, merge and validate the parameters."""
+"""Client profiles and practice settings: the one schema every door validates against."""
 
 from __future__ import annotations
 

@@ -11,9 +11,7 @@ from the current run's parameters.
 from __future__ import annotations
 
 import ast
-import datetime as dt
 import difflib
-import html
 import os
 import sys
 from collections.abc import Mapping
@@ -25,28 +23,23 @@ import click
 import yaml
 
 from handouts.content.library import Library, load_library
-from handouts.content.module import LIST_OF_KIND, Module
-from handouts.content.parse import parse_module_text
-from handouts.content.readability import flesch_kincaid_grade
-from handouts.core.files import atomic_write, output_paths, real_client_folder
+from handouts.core.files import output_paths, real_client_folder
 from handouts.core.resources import examples_dir, load_yaml
 from handouts.errors import (
     PARAMETERS_MARK,
     QUOTES_HINT,
     BuildError,
-    HandoutsError,
-    LibraryError,
     ProfileError,
     install_one_line_errors,
 )
 from handouts.plan.assemble import Handout, Packet, assemble, plan_report
-from handouts.plan.profile import PARAMETERS, PRACTICE_FIELDS, OwnSection, Profile
+from handouts.plan.profile import PARAMETERS, PRACTICE_FIELDS, Profile
 from handouts.plan.reading import inherit_practice
 from handouts.plan.routing import packets
 from handouts.plan.validation import validate
 from handouts.records.issue import write_handout
 from handouts.render.pdf import PASSWORD_ENV
-from handouts.render.preview import in_front_end, preview
+from handouts.render.preview import in_front_end
 
 _INJECTED_MARK = "# Parameters\n"  # papermill's injected cell starts so
 WORKBOOK_NAMES = ("practice", "output_dir")
@@ -318,114 +311,3 @@ def _papermill_files(args: list[str]) -> tuple[str, ...]:
     return tuple(context.params.get("parameters_file") or ())
 
 
-class Picker:
-    """An ipywidgets form to choose modules, rituals and scripts, then rebuild and preview."""
-
-    def __init__(self, session: Session) -> None:
-        import ipywidgets as w  # optional extra [lab]: widgets exist only in a notebook or the app
-
-        self.session = session
-        self.pdf_path: Path | None = None
-        self.inputs = {}
-        rows = []
-        for kind, name in LIST_OF_KIND.items():
-            library = session.library
-            ids = library.ids(kind)
-            box = w.TagsInput(value=list(getattr(session.profile, name)), allowed_tags=ids,
-                              allow_duplicates=False)
-            self.inputs[name] = box
-            legend = "".join(f"<li><code>{html.escape(m.id)}</code> "
-                             f"{html.escape(str(m.title))}</li>" for m in library.of_kind(kind))
-            rows.append(w.VBox([
-                w.HTML(f"<b>{name.capitalize()}</b> <small>type an id to add, drag to "
-                       "reorder, &times; to remove</small>"),
-                box,
-                w.HTML(f'<ul style="columns:2;font-size:12px;margin:0 0 8px;'
-                       f'line-height:1.5">{legend}</ul>'),
-            ]))
-        self.button = w.Button(description="Build and preview", button_style="primary",
-                               icon="file-pdf", layout=w.Layout(width="auto"))
-        self.button.on_click(lambda _: self.build())
-        self.output = w.Output()
-        self.widget = w.VBox([*rows, self.button, self.output])
-
-    def build(self) -> Path | None:
-        """Rebuild the PDF from the current choices and show its preview."""
-        # lazy: IPython is there only inside a notebook or the warm engine
-        from IPython.display import display
-
-        self.output.clear_output()
-        with self.output:
-            try:
-                handout = self.session.assemble(
-                    **{k: list(box.value) for k, box in self.inputs.items()})
-                self.pdf_path = self.session.write(handout)
-                print(self.pdf_path)
-                display(preview(self.pdf_path))
-            except HandoutsError as exc:
-                print(f"error: {exc}")
-        return self.pdf_path
-
-    def _ipython_display_(self) -> None:
-        # lazy: IPython is there only inside a notebook or the warm engine
-        from IPython.display import display
-
-        display(self.widget)
-
-
-def picker(session: Session) -> Picker | None:
-    """Return the picker form where a front end exists; under papermill, None."""
-    if not in_front_end():
-        print("Picker skipped: no front end (papermill or nbclient); the parameters rule.")
-        return None
-    try:
-        return Picker(session)
-    except ImportError:
-        print("The picker needs ipywidgets: pip install 'handouts[lab]'")
-        return None
-
-
-def check_module(text: str, practice_library: str | Path | None = None) -> Module:
-    """Validate a module drafted in a notebook; errors name the field and valid choices."""
-    library = load_library(practice_library)
-    module = parse_module_text(text, Path("<module_text>"), library.sources)
-    if module.kind == "matter":
-        raise LibraryError("drafts must be an article, worksheet or script",
-                           file="<module_text>", field="kind", choices=LIST_OF_KIND)
-    if module.id in library.modules:
-        print(f"note: {module.id!r} will replace the library module of that id")
-    return module
-
-
-def reading_grade(module: Module, audience: str = "couple") -> float:
-    """Return the module's Flesch-Kincaid grade for *audience* (the library keeps to 8)."""
-
-    return flesch_kincaid_grade(module.for_reader(audience).plain_text())
-
-
-def preview_module(module: Module, practice_library: str | Path | None = None,
-                   output_dir: str | Path = "output", paper: str = "letter") -> Path:
-    """Print *module* alone in a sample handout; return the PDF path."""
-
-    library = load_library(practice_library, module.language).with_module(module)
-    profile = validate({
-        "client_id": "module-preview", "partners": [{"name": "Sample client"}],
-        "session_date": dt.date.today().isoformat(), "paper": paper,
-        "language": module.language, LIST_OF_KIND[module.kind]: [module.id],
-    })
-    pdf_path, _ = output_paths(output_dir, profile, module.id)
-    real_client_folder(output_dir, pdf_path)
-    return write_handout(assemble(profile, library), pdf_path, reuse_layout=in_front_end())
-
-
-def save_module(text: str, folder: str | Path) -> Path:
-    """Validate *text* and save it as ``<folder>/<id>.md`` (atomically); return the path."""
-    module = check_module(text, None)
-    target = Path(folder).expanduser()
-    if not target.is_dir():
-        raise LibraryError("folder does not exist", file=target, field="save_to")
-    return atomic_write(target / f"{module.id}.md", text.encode("utf-8"))
-
-
-__all__ = ["OwnSection", "Session", "add_section", "check_module", "picker",
-           "preview_module", "reading_grade", "save_module", "start"]

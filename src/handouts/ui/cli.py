@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from handouts.content.module import LIST_OF_KIND
 from handouts.core.files import packet_name
 from handouts.core.resources import examples_dir
 from handouts.core.untrusted import plain, rich_text
-from handouts.errors import HandoutsError, HarvestError, ProfileError
+from handouts.errors import HandoutsError, HarvestError
 from handouts.plan.assemble import file_id_problems, plan_packets, plan_report
 from handouts.plan.parameters import table
 from handouts.plan.routing import flag_table
@@ -31,6 +30,7 @@ from handouts.render.html import environment, pages_of
 from handouts.run.batch import print_summary, run_with_progress
 from handouts.run.build import build_packets
 from handouts.ui.lab import init_folder, serve
+from handouts.ui.passwords import password_from, password_options
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,38 +39,9 @@ def cli() -> None:
     """Build psychoeducation handouts for couples and sex therapy clients."""
 
 
-def _password_options(command):
-    command = click.option(
-        "--ask-password", is_flag=True,
-        help="Ask for a password to protect the PDF (AES-256); it is never recorded.",
-    )(command)
-    return click.option(
-        "--password-env", metavar="VAR",
-        help="Protect the PDF with the password in environment variable VAR.",
-    )(command)
-
-
 def _note(line: str) -> None:
     """Tell the therapist what a profile's flags changed (on stderr: stdout lists PDFs)."""
     click.echo(line, err=True)
-
-
-def _password(password_env: str | None, ask_password: bool) -> str:
-    """Return the password the options ask for ('' for none); never echo it."""
-
-    if password_env:
-        value = os.environ.get(password_env, "")
-        if not value:
-            raise ProfileError(f"environment variable {password_env} is not set or empty",
-                               field="--password-env")
-        return value
-    if ask_password:
-        value = click.prompt("Password for the PDF", hide_input=True,
-                             confirmation_prompt=True, err=True)
-        if not value:
-            raise ProfileError("the password is empty", field="--ask-password")
-        return value
-    return ""
 
 
 @cli.command()
@@ -91,7 +62,7 @@ def _password(password_env: str | None, ask_password: bool) -> str:
 @click.option("--copies", type=click.Choice(["shared", "per-partner"]),
               help="per-partner: one PDF per partner, private pages only in their own "
                    "copy (overrides the profile's copies).")
-@_password_options
+@password_options
 def build(profile: Path, output_dir: Path, workbook: str, no_record: bool, kernel: bool,
           timeout: int, discreet: bool, copies: str | None, password_env: str | None,
           ask_password: bool) -> None:
@@ -102,7 +73,7 @@ def build(profile: Path, output_dir: Path, workbook: str, no_record: bool, kerne
     flags left out or brought in.
     """
 
-    password = _password(password_env, ask_password)
+    password = password_from(password_env, ask_password)
     built = build_packets(profile, output_dir, workbook, record=not no_record, kernel=kernel,
                           timeout=timeout, password=password, report=_note,
                           discreet=discreet, copies=copies)
@@ -137,7 +108,7 @@ def demo(output_dir: Path) -> None:
 @click.option("--timeout", default=120, show_default=True, type=click.IntRange(5, 3600),
               help="Seconds one client may take before its worker is stopped.")
 @click.option("--no-record", is_flag=True, help="Do not keep the executed notebooks.")
-@_password_options
+@password_options
 def batch(roster: Path, jobs: int, output_dir: Path, force: bool, workbook: str,
           timeout: int, no_record: bool, password_env: str | None,
           ask_password: bool) -> None:
@@ -145,7 +116,7 @@ def batch(roster: Path, jobs: int, output_dir: Path, force: bool, workbook: str,
 
     result = run_with_progress(roster, output_dir=output_dir, jobs=jobs, force=force,
                                workbook=workbook, record=not no_record, timeout=timeout,
-                               password=_password(password_env, ask_password))
+                               password=password_from(password_env, ask_password))
     print_summary(result)
     for failed in result.failed:  # one line each, whatever the table's width
         click.echo(f"failed: row {failed.row}: client {failed.client_id}: {failed.message}",
@@ -309,8 +280,7 @@ _OUTPUT = click.option("-o", "--output", "output_dir", default="output", show_de
 def harvest(files: tuple[Path, ...], output_dir: Path, password_env: str | None,
             ask_password: bool) -> None:
     """Read filled handouts (FILES) back into each client's history."""
-
-    password = _password(password_env, False) if password_env else (
+    password = password_from(password_env, False) if password_env else (
         click.prompt("Password of the PDFs", hide_input=True, err=True) if ask_password
         else None)
     results = run_harvest(files, output_dir, password)
