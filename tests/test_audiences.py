@@ -15,7 +15,7 @@ import pytest
 from helpers import normalise, pdf_text
 
 from handouts import load_library, render_html, validate, write_pdf
-from handouts.plan import assemble
+from handouts.plan.assemble import assemble
 
 PARTNERS = {
     "individual": [{"name": "Rowan"}],

@@ -11,7 +11,7 @@ from helpers import normalise, pdf_text
 from test_harvest import build, fill_with_pypdf
 
 from handouts import load_library, validate, write_handout
-from handouts.plan import assemble
+from handouts.plan.assemble import assemble
 from handouts.records.harvest import harvest
 from handouts.records.progress import report_html
 from handouts.run.report import BatchResult, Outcome, print_summary

@@ -17,7 +17,7 @@ from test_harvest import fill_with_pypdf
 
 from handouts import load_library, validate, write_handout
 from handouts.core.files import output_paths, private_dir
-from handouts.plan import assemble
+from handouts.plan.assemble import assemble
 from handouts.records.harvest import HISTORY
 from handouts.records.progress import report_html
 from handouts.run import batch

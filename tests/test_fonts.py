@@ -14,7 +14,7 @@ from fontTools.ttLib import TTFont
 
 from handouts import load_library, validate, write_handout
 from handouts.core.resources import FALLBACK_FAMILIES, TEXT_FAMILIES, font_files, static_fonts_dir
-from handouts.plan import assemble
+from handouts.plan.assemble import assemble
 
 VARIATION_TABLES = {"fvar", "gvar", "avar", "HVAR", "VVAR", "MVAR", "CFF2", "cvar"}
 MANIFEST = json.loads((static_fonts_dir() / "static.json").read_text(encoding="utf-8"))

@@ -16,7 +16,7 @@ from helpers import fill_with_pypdf, normalise, pdf_text
 from handouts import load_library, validate, write_handout
 from handouts.core.files import output_paths, private_dir
 from handouts.core.resources import workbook_path
-from handouts.plan import assemble
+from handouts.plan.assemble import assemble
 from handouts.records.harvest import HISTORY, harvest, load_history
 from handouts.records.progress import practice_rows, reflections
 from handouts.ui.cli import main

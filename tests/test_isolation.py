@@ -87,7 +87,7 @@ def test_library_models_are_read_only():
     import pytest
 
     from handouts import load_library, validate
-    from handouts.plan import assemble
+    from handouts.plan.assemble import assemble
 
     library = load_library()
     module = library.of_kind("worksheet")[0]

@@ -12,8 +12,8 @@ import pytest
 
 import handouts
 from handouts import load_library, render_html
-from handouts.plan import assemble
-from handouts.render import lines
+from handouts.plan.assemble import assemble
+from handouts.render import weasy as lines
 from handouts.render.pdf import render_pdf
 
 
@@ -86,3 +86,13 @@ def test_line_fits_are_kept_under_the_render_key_and_dropped_for_another(example
         assert lines._ACTIVE.get()[0] == {}
     with lines.cached(first):
         assert lines._ACTIVE.get()[0] == {}
+
+
+def test_weasyprint_is_the_version_the_patches_were_checked_against():
+    import weasyprint
+
+    assert weasyprint.__version__.startswith(lines.CHECKED_WITH), (
+        f"WeasyPrint {weasyprint.__version__} is installed, but handouts.render.weasy was "
+        f"checked against {lines.CHECKED_WITH}x: check its line-fitting patch, the private "
+        "attributes body_sections() and html_box() read and the glyph-array cache, then "
+        "raise CHECKED_WITH and the pin in pyproject.toml")

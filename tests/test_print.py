@@ -13,7 +13,7 @@ from helpers import normalise
 from PIL import ImageChops
 
 from handouts import load_library, load_profile, render_html, validate, write_pdf
-from handouts.plan import assemble
+from handouts.plan.assemble import assemble
 from handouts.plan.reading import read_profile
 
 MM = 72 / 25.4

@@ -12,7 +12,7 @@ import pytest
 from helpers import embedded_fonts, normalise, pdf_text
 
 from handouts import RenderError, load_library, render_html, validate, write_pdf
-from handouts.plan import assemble
+from handouts.plan.assemble import assemble
 from handouts.render.html import environment
 from handouts.render.pdf import render_pdf
 
@@ -141,7 +141,7 @@ def test_choice_fields_are_named_by_column_in_every_language():
     # names, so a filled Spanish PDF reads back like an English one.
 
     from handouts import load_library, validate
-    from handouts.plan import assemble
+    from handouts.plan.assemble import assemble
 
     library = load_library()
     profile = validate({"client_id": "f-1", "partners": ["A", "B"],

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import handouts
 from handouts import load_library, render_html
-from handouts.plan import assemble
+from handouts.plan.assemble import assemble
 from handouts.plan.renderkey import render_key
 from handouts.render import segments
 from handouts.render.pdf import render_pdf

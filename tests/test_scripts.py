@@ -17,7 +17,7 @@ from helpers import without_harfbuzz_subset
 
 from handouts import RenderError, load_library, render_html, validate, write_handout
 from handouts.core.resources import emoji_font, is_emoji
-from handouts.plan import assemble
+from handouts.plan.assemble import assemble
 
 NAMES = {
     "Arabic": ("سارا", "Noto-Sans-Arabic"),
@@ -99,7 +99,7 @@ def test_templates_render_without_css_warnings(caplog, tmp_path):
 HIDDEN_SUBSETTER_RENDER = """
 import logging, sys
 from handouts import load_library, validate, write_handout
-from handouts.plan import assemble
+from handouts.plan.assemble import assemble
 import weasyprint.text.ffi
 logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
 assert weasyprint.text.ffi.harfbuzz_subset is None, "libharfbuzz-subset0 was not hidden"

@@ -13,7 +13,7 @@ from handouts import load_library, render_html, validate, write_pdf
 from handouts.content.module import MATTER_IDS
 from handouts.content.parity import library_parity
 from handouts.content.readability import fernandez_huerta
-from handouts.plan import assemble
+from handouts.plan.assemble import assemble
 from handouts.plan.reading import read_profile
 from handouts.ui.cli import main
 

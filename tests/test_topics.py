@@ -16,7 +16,7 @@ from helpers import normalise, pdf_text
 
 from handouts import ProfileError, load_library, load_profile, write_handout
 from handouts.core.resources import examples_dir
-from handouts.plan import assemble
+from handouts.plan.assemble import assemble
 
 LIBRARY = load_library()
 TOPICS = ("mismatched-desire", "pursue-withdraw", "sensate-focus", "trauma-and-intimacy",

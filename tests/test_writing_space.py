@@ -9,7 +9,7 @@ import pdfplumber
 import pytest
 
 from handouts import load_library, render_html, validate, write_pdf
-from handouts.plan import assemble
+from handouts.plan.assemble import assemble
 from handouts.plan.reading import read_profile
 
 MM = 72 / 25.4

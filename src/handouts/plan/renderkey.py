@@ -3,7 +3,7 @@
 Every cache that could print stale text is keyed by a :class:`RenderKey`: the layout a
 rebuild reuses (:mod:`handouts.render.segments`, through
 :func:`handouts.render.pdf.render_pdf`), the parsed stylesheets, the line fits
-(:mod:`handouts.render.lines`) and the batch manifest's fingerprints
+(:mod:`handouts.render.weasy`) and the batch manifest's fingerprints
 (:mod:`handouts.run.caseload`). The profile part is the whole ``Profile`` model but
 the password, so a field added to the model is in the key without anyone listing it.
 """

@@ -17,7 +17,7 @@ from handouts.core.files import atomic_write, write_hint
 from handouts.core.resources import FALLBACK_FAMILIES, TEXT_FAMILIES, font_files, templates_dir
 from handouts.errors import RenderError
 from handouts.plan.renderkey import RenderKey, current_assets
-from handouts.render import lines, segments
+from handouts.render import segments, weasy
 from handouts.render.weasy import import_weasyprint
 
 
@@ -207,7 +207,7 @@ def _render(html: str, fillable: bool, extra_files: Iterable[str | Path],
         def layout(text: str, css: str = "", images: dict | None = None):
             extra = [weasyprint.CSS(string=css, base_url=base_url, url_fetcher=fetcher,
                                     font_config=_font_config())] if css else []
-            with lines.cached(key.digest if key is not None else None):
+            with weasy.cached(key.digest if key is not None else None):
                 return weasyprint.HTML(string=text, base_url=base_url,
                                        url_fetcher=fetcher).render(
                     stylesheets=sheets + extra, font_config=_font_config(), cache=images,

@@ -22,6 +22,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from handouts.render.weasy import body_sections, html_box
+
 _BODY = re.compile(r"<body[^>]*>\n")
 # A body-level section starts a page, except the scripts part, which runs on after the
 # last ritual; it stays in the segment before it.
@@ -242,8 +244,7 @@ def _anchors(pages: list) -> dict[str, int]:
 
 def _segments_of(parts: Parts, document) -> list[_Segment] | None:
     """Cut the whole handout's pages into its segments; None if a page holds two."""
-    sections = [element for element in document._html.etree_element.find("body")
-                if element.tag == "section"]
+    sections = body_sections(document)
     owner: dict[int, int] = {}
     counted = 0
     for index, html in enumerate(parts.segments):
@@ -257,8 +258,7 @@ def _segments_of(parts: Parts, document) -> list[_Segment] | None:
     by_segment: list[list] = [[] for _ in parts.segments]
     previous = 0
     for page in document.pages:
-        html_box = page._page_box.children[0]
-        body = next((b for b in html_box.children if b.element_tag == "body"), None)
+        body = next((b for b in html_box(page).children if b.element_tag == "body"), None)
         found = {owner.get(id(b.element)) for b in (body.children if body else ())}
         found.discard(None)
         if len(found) != 1 or min(found) < previous:
