@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import shutil
 
 import pypdf
@@ -20,6 +21,7 @@ from handouts.core.resources import library_dir
 from handouts.plan.profile import Profile
 from handouts.plan.renderkey import BODY_FIELDS, render_key
 from handouts.records.issue import write_handout
+from handouts.records.store import ISSUED, read_jsonl
 from handouts.render import segments
 
 
@@ -199,3 +201,11 @@ def test_a_batch_rebuilds_a_since_last_time_client_after_a_harvest(examples, tmp
     assert "1 built, 0 up to date" in capsys.readouterr().out  # the history reaches the page
     after = _text(pdf)
     assert after != before and "2 days" in after
+
+
+def test_the_issued_record_names_the_render_key_the_pdf_was_drawn_from(examples, tmp_path):
+    base = _couple(examples)
+    pdf = _build(base, tmp_path / "handout.pdf", reuse=False)
+    rows = read_jsonl(pdf.parent / ISSUED)
+    assert [row["render_key"] for row in rows] == [render_key(base).digest]
+    assert base.partners[0].name not in json.dumps(rows[0]["render_key"])

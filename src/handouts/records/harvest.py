@@ -57,8 +57,9 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return records.read_jsonl(path, HarvestError)
 
 
-def record_issued(handout, pdf_path: str | Path) -> None:
-    """Remember which worksheets the handout at *pdf_path* holds, under its form id."""
+def record_issued(handout, pdf_path: str | Path, key=None) -> None:
+    """Remember which worksheets the handout at *pdf_path* holds, under its form id, and
+    the digest of the render key (:mod:`handouts.plan.renderkey`) it was drawn from."""
     folder = Path(pdf_path).parent
     profile = handout.profile
     row = {
@@ -73,6 +74,7 @@ def record_issued(handout, pdf_path: str | Path) -> None:
         "copy": profile.partner_copy,
         # What the profile's flags left out, and why: the therapist's record, not the PDF.
         "left_out": [str(c) for c in getattr(handout, "left_out", ())],
+        "render_key": key.digest if key is not None else "",
         "rituals": [{"id": w.id, "version": w.version, "title": w.title,
                      "prompts": list(w.prompts),
                      "extras": [{"title": e.title, "items": list(e.items),

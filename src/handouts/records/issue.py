@@ -28,7 +28,9 @@ def write_handout(handout, path: str | Path, template: str = "handout", *,
         fillable=profile.fillable,
         extra_files=[profile.practice_logo] if profile.practice_logo else [],
         source_date=profile.session_date, password=password_for(profile),
-        reuse_layout=reuse_layout, key=render_key(profile, template, since),
+        reuse_layout=reuse_layout, key=(key := render_key(profile, template, since)),
     )
-    record_issued(handout, written)  # so a filled copy can be read back (handouts harvest)
+    # The records layer writes the record, with the same key: a filled copy can be read
+    # back (handouts harvest) and matched to exactly what was drawn.
+    record_issued(handout, written, key)
     return written
