@@ -18,7 +18,7 @@ NOT_EVERYONE = {"en": r"not everyone|not the only|does not fit everyone",
 NOT_CONSENT = {"en": r"yes given under pressure is not consent",
                "es": r"sí dado bajo presión no es consentimiento"}
 THEN_WHAT = {"en": (r"\bstop\b", r"therapist", r"safety page"),
-             "es": (r"\bparen\b", r"terapeuta", r"página de seguridad")}
+             "es": (r"\b(?:detente|detenerte|paremos)\b", r"terapeuta", r"página de seguridad")}
 
 
 def _editions(lang, module_id=None):
@@ -46,3 +46,18 @@ def test_start_pause_decline_says_a_pressured_yes_is_not_consent_and_what_to_do(
             f"{name}: no line that a yes under pressure is not consent"
         for needed in THEN_WHAT[lang]:
             assert re.search(needed, text, re.IGNORECASE), f"{name}: does not say {needed!r}"
+
+
+# Realising afterwards that a yes was not free: not the reader's fault, and the care is not
+# put on the person whose yes was not free ("say so kindly").
+NOT_YOUR_FAULT = {"en": r"not your fault", "es": r"no es tu culpa"}
+CARE_ON_WRONG_SIDE = {"en": r"say so kindly", "es": r"dilo\s+con\s+cariño"}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_start_pause_decline_says_a_yes_found_unfree_afterwards_is_not_your_fault(lang):
+    for text, name in _editions(lang, "start-pause-decline"):
+        assert re.search(NOT_YOUR_FAULT[lang], text, re.IGNORECASE), \
+            f"{name}: does not say that a yes found unfree afterwards is not your fault"
+        assert not re.search(CARE_ON_WRONG_SIDE[lang], text, re.IGNORECASE), \
+            f"{name}: asks the person whose yes was not free to say so kindly"
