@@ -33,6 +33,7 @@ straight to WeasyPrint.
 
 from __future__ import annotations
 
+import atexit
 import copy
 import ctypes.util
 import logging
@@ -199,6 +200,9 @@ def install() -> None:
 
     _INSTALLED.append(line_break.split_first_line)
     inline.split_first_line = preferred.split_first_line = split_first_line
+    # The kept answers hold Pango layouts that cffi frees with Pango's own functions: free
+    # them before the interpreter tears the libraries' modules down (it crashed there).
+    atexit.register(_KEPT.clear)
 
 
 @contextmanager
