@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
@@ -23,6 +24,8 @@ MATTER_IDS = ("how-to-use", "safety", "safety-alone", "disclaimer", "disclaimer-
               "rituals-closing")
 AUDIENCES = ("couple", "individual", "group")
 MODES = ("fillable", "printed")
+# What a packet holds, for matter pages that speak only of what is in it.
+HOLDS = ("readings", "practices", "scripts", "cards")
 # The profile list that holds each kind of module a therapist chooses.
 LIST_OF_KIND = {"article": "modules", "worksheet": "rituals", "script": "scripts"}
 
@@ -135,15 +138,19 @@ class Module(_Strict):
     avoid: tuple[Varied, ...] = ()
     pause: Varied = ""
 
-    def for_reader(self, audience: str, fillable: bool = False) -> Module:
-        """Return this module as *audience* reads it: every text a plain string."""
+    def for_reader(self, audience: str, fillable: bool = False,
+                   holds: Collection[str] | None = None) -> Module:
+        """Return this module as *audience* reads it: every text a plain string.
+
+        *holds* names what the packet holds (:data:`HOLDS`); None keeps every block.
+        """
         mode = "fillable" if fillable else "printed"
         update: dict = {name: _pick(getattr(self, name), audience, mode) or ""
                         for name in _SCALARS}
         update.update({name: _pick_all(getattr(self, name), audience, mode)
                        for name in _LISTS})
         update["extras"] = tuple(e.for_reader(audience, mode) for e in self.extras)
-        update["body"] = select_blocks(self.body, audience, mode)
+        update["body"] = select_blocks(self.body, audience, mode, holds)
         return self.model_copy(update=update)
 
     def reader_text(self) -> list[str]:
@@ -207,23 +214,31 @@ def _blocks(body: str) -> list[tuple[int, set[str] | None, str]]:
         if words is not None:
             raise ValueError(f"line {number}: block opened on line {opened} is not closed "
                              "(blocks do not nest)")
-        unknown = [w for w in given if w not in (*AUDIENCES, *MODES)]
+        unknown = [w for w in given if w not in (*AUDIENCES, *MODES, *HOLDS)]
         if unknown:
             raise ValueError(f"line {number}: unknown reader {unknown[0]!r} after ':::' "
-                             f"(valid: {', '.join((*AUDIENCES, *MODES))})")
+                             f"(valid: {', '.join((*AUDIENCES, *MODES, *HOLDS))})")
         words, opened = set(given), number
     if words is not None:
         raise ValueError(f"line {opened}: block is not closed by a ':::' line")
     return out
 
 
-def select_blocks(body: str, audience: str, mode: str) -> str:
-    """Return *body* with the ``::: reader`` blocks kept for this reader only."""
+def select_blocks(body: str, audience: str, mode: str,
+                  holds: Collection[str] | None = None) -> str:
+    """Return *body* with the ``::: reader`` blocks kept for this reader only.
+
+    A block naming what a packet holds (``::: practices``) stays only when the packet holds
+    one of them; with *holds* None every such block stays.
+    """
     kept = []
     for _, words, line in _blocks(body):
         if words is not None:
             audiences, modes = words & set(AUDIENCES), words & set(MODES)
+            wanted = words & set(HOLDS)
             if (audiences and audience not in audiences) or (modes and mode not in modes):
+                continue
+            if wanted and holds is not None and not wanted & set(holds):
                 continue
         kept.append(line)
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()

@@ -209,8 +209,13 @@ def assemble(profile: Profile, library: Library, file: object | None = None) -> 
 
     chosen = {name: tuple(edition(library.modules[i]) for i in getattr(profile, name))
               for name in LISTS}
-    matter = {m.id: edition(m) for m in library.of_kind("matter")
-              if profile.reader in m.audiences}
+    # The matter pages speak only of what this packet holds.
+    holds = [name for name, held in (
+        ("readings", chosen["modules"]), ("practices", chosen["rituals"]),
+        ("scripts", chosen["scripts"]),
+        ("cards", profile.cards and (chosen["rituals"] or chosen["scripts"]))) if held]
+    matter = {m.id: m.for_reader(profile.reader, profile.fillable, holds)
+              for m in library.of_kind("matter") if profile.reader in m.audiences}
     if alone:
         matter["safety"] = matter["safety-alone"]
         matter["disclaimer"] = matter["disclaimer-alone"]
