@@ -66,3 +66,17 @@ def without_harfbuzz_subset(folder: Path, env: dict[str, str]) -> dict[str, str]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "libharfbuzz-subset.so.0").write_text("not a library\n", encoding="utf-8")
     return {**env, "LD_LIBRARY_PATH": f"{folder}:{env.get('LD_LIBRARY_PATH', '')}".rstrip(":")}
+
+
+# The first words of a page that must start fresh: a new part, a partner's own page of a
+# private worksheet, the cut-out cards, the back matter.
+PART_STARTS = ("PRACTICES TO TRY", "CONVERSATION SCRIPTS", "Cards to cut out",
+               "About this workbook", "PRÁCTICAS PARA PROBAR", "GUIONES PARA CONVERSAR",
+               "Tarjetas para recortar")
+
+
+def starts_fresh(text: str, names: list[str]) -> bool:
+    """Return whether a page whose text is *text* must start on a fresh page."""
+    head = normalise(text)[:160]
+    return (any(head.startswith(s) for s in PART_STARTS)
+            or any(f"For {n}" in head or f"Para {n}" in head for n in names))

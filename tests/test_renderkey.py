@@ -17,7 +17,6 @@ import pytest
 
 import handouts
 from handouts.content.library import load_library
-from handouts.core.resources import library_dir
 from handouts.plan.profile import Profile
 from handouts.plan.renderkey import BODY_FIELDS, render_key
 from handouts.records.issue import write_handout
@@ -45,13 +44,12 @@ def _changes(profile: Profile, tmp_path) -> dict[str, tuple[object, str | None, 
                     '<circle cx="20" cy="20" r="18" fill="#aa3355"/></svg>')
     practice_library = tmp_path / "practice-library"
     practice_library.mkdir()
-    module = (library_dir() / "en" / "barometer.md")
-    if not module.is_file():
-        module = next(library_dir().rglob("barometer.md"))
-    shutil.copy(module, practice_library / "barometer.md")
-    text = (practice_library / "barometer.md").read_text(encoding="utf-8")
-    old_title = load_library().get("barometer").title
-    (practice_library / "barometer.md").write_text(
+    first = profile.modules[0]  # a module the handout prints, replaced by the practice's
+    module = load_library().get(first).path
+    shutil.copy(module, practice_library / f"{first}.md")
+    text = (practice_library / f"{first}.md").read_text(encoding="utf-8")
+    old_title = load_library().get(first).title
+    (practice_library / f"{first}.md").write_text(
         text.replace(f"title: {old_title}", "title: The Weather Between Us", 1),
         encoding="utf-8")
     names = ("Noor", "Ezra")
