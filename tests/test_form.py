@@ -190,6 +190,22 @@ def test_a_hand_written_profile_opens_too(form):
     assert values["large_print"] is True and values["session_date"] == "2026-12-03"
 
 
+def test_a_note_and_pronouns_per_language_survive_the_form(form):
+    (form.folder / "clients" / "c-5.yaml").write_text(
+        "client_id: c-5\npartners: [{name: Ana, pronouns: {en: she/her, es: ella}}, Bo]\n"
+        "session_date: 2026-12-03\nrituals: [six-second-kiss]\nlanguages: [es, en]\n"
+        "note: {en: See you Tuesday., es: Nos vemos el martes.}\n", encoding="utf-8")
+    form.open(form.folder / "clients" / "c-5.yaml")
+    assert form.note.value == "Nos vemos el martes."  # the Spanish edition comes first
+    saved = form.save()
+    profile = load_profile(saved)  # saved untouched: neither language lost
+    assert profile.note == {"en": "See you Tuesday.", "es": "Nos vemos el martes."}
+    assert profile.partners[0].pronouns == {"en": "she/her", "es": "ella"}
+    form.note.value = "Nos vemos el jueves."  # an edit changes only the language shown
+    profile = load_profile(form.save())
+    assert profile.note == {"en": "See you Tuesday.", "es": "Nos vemos el jueves."}
+
+
 def test_nothing_of_one_client_stays_for_the_next(form):
     _fill(form)
     form.add_section("Ours", "Private words.", "end")

@@ -25,7 +25,8 @@ from handouts.plan.reading import inherit_practice
 from handouts.plan.validation import validate
 from handouts.render.preview import in_front_end, preview
 from handouts.run.build import build_packets
-from handouts.ui.formfields import _LINE, KIND_OF_LIST, FormFields, _ids
+from handouts.ui.formfields import _LINE, KIND_OF_LIST, FormFields
+from handouts.ui.formvalues import ids_in
 
 
 class Form(FormFields):
@@ -36,7 +37,7 @@ class Form(FormFields):
         lines = []
         for name, kind in KIND_OF_LIST.items():
             valid = self.library.ids(kind)
-            for module_id in _ids(self.lists[name].value):
+            for module_id in ids_in(self.lists[name].value):
                 if module_id not in valid:
                     close = difflib.get_close_matches(module_id, valid, n=1, cutoff=0.6)
                     hint = f" (did you mean {close[0]!r}?)" if close else ""

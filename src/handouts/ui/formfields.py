@@ -14,26 +14,14 @@ from handouts.core.resources import examples_dir
 from handouts.errors import HandoutsError
 from handouts.plan.reading import read_practice, read_yaml
 from handouts.records.progress import ProgressView
+from handouts.ui.formvalues import ids_in, in_language, listed, ticked, with_language
 
 AUDIENCES = ("auto", "couple", "individual", "group")
 KIND_OF_LIST = {name: kind for kind, name in LIST_OF_KIND.items()}
 _LINE = "font-size:15px;line-height:1.5"
 
 
-def _ids(text: str) -> list[str]:
-    return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
 
-
-def _ticked(value: Any) -> bool:
-    """Return a yes/no setting as read from YAML, where every scalar stays text."""
-    return str(value).strip().lower() in {"true", "yes", "on", "1"}
-
-
-def _listed(value: Any) -> list[str]:
-    """Return a profile list field (a YAML list or a comma-separated text) as ids."""
-    if isinstance(value, list | tuple):
-        return [str(v) for v in value]
-    return _ids(str(value or ""))
 
 
 _PROMPTS = {"modules": "Pick an article…", "rituals": "Pick a ritual…",
@@ -42,6 +30,8 @@ _PROMPTS = {"modules": "Pick an article…", "rituals": "Pick a ritual…",
 LANGUAGES = (("English", "en"), ("Español", "es"),
              ("Español and English (two PDFs)", "es+en"),
              ("English and Español (two PDFs)", "en+es"))
+
+
 
 
 class FormFields:
@@ -59,6 +49,8 @@ class FormFields:
                                     self.practice.get("language", "en"))
         self.pdf_path: Path | None = None
         self._loading = self._quiet = False
+        self._notes: dict[str, str] | None = None  # a note given per language, all of it
+        self._pronouns: dict[int, dict[str, str]] = {}  # the same for pronouns, by row
         self.page = 1
         self.pages = 0
         full = w.Layout(width="98%")
@@ -118,11 +110,11 @@ class FormFields:
         paper = self.practice.get("paper", "letter")
         self.paper = w.Dropdown(options=("letter", "a4"), value=paper, description="Paper",
                                 style=style)
-        self.large_print = w.Checkbox(value=_ticked(self.practice.get("large_print")),
+        self.large_print = w.Checkbox(value=ticked(self.practice.get("large_print")),
                                       description="Large print")
-        self.fillable = w.Checkbox(value=_ticked(self.practice.get("fillable")),
+        self.fillable = w.Checkbox(value=ticked(self.practice.get("fillable")),
                                    description="Fillable on a tablet")
-        self.cards = w.Checkbox(value=_ticked(self.practice.get("cards")),
+        self.cards = w.Checkbox(value=ticked(self.practice.get("cards")),
                                 description="Cut-out cards")
         self.discreet = w.Checkbox(value=False, description="Discreet (neutral cover and "
                                    "file name)")
@@ -189,7 +181,7 @@ class FormFields:
 
         def picked(change: Any) -> None:
             if change["new"]:
-                ids = _ids(target.value)
+                ids = ids_in(target.value)
                 if change["new"] not in ids:
                     target.value = ", ".join([*ids, change["new"]])
                 picker.value = ""
@@ -250,25 +242,30 @@ class FormFields:
             self.client_id.value = str(data.get("client_id", ""))
             self.session_date.value = str(data.get("session_date", ""))
             self.therapist.value = str(data.get("therapist", "") or "")
-            self.note.value = str(data.get("note", "") or "").rstrip("\n")
-            self.topics.value = ", ".join(_listed(data.get("topics")))
-            self.flags.value = ", ".join(_listed(data.get("flags")))
+            language = self._language(data).split("+")[0]
+            note, self._notes = in_language(data.get("note"), language)
+            self.note.value = note.rstrip("\n")
+            self.topics.value = ", ".join(listed(data.get("topics")))
+            self.flags.value = ", ".join(listed(data.get("flags")))
             for name, box in self.lists.items():
-                box.value = ", ".join(_listed(data.get(name)))
+                box.value = ", ".join(listed(data.get(name)))
             self.audience.value = str(data.get("audience", "auto"))
             self.language.value = self._language(data)
             self.paper.value = str(data.get("paper", self.practice.get("paper", "letter")))
             for key in ("large_print", "fillable", "cards"):
-                getattr(self, key).value = _ticked(data.get(key, self.practice.get(key)))
-            self.discreet.value = _ticked(data.get("discreet"))
+                getattr(self, key).value = ticked(data.get(key, self.practice.get(key)))
+            self.discreet.value = ticked(data.get("discreet"))
             self.copies.value = "per-partner" if data.get("copies") == "per-partner" \
                 else "shared"
             self.password.value = ""  # never saved, so never carried over
             self.partner_rows.clear()
+            self._pronouns = {}
             for partner in data.get("partners") or [""]:
                 if isinstance(partner, dict):
-                    self.add_partner(str(partner.get("name", "")),
-                                     str(partner.get("pronouns", "") or ""))
+                    pronouns, others = in_language(partner.get("pronouns"), language)
+                    self.add_partner(str(partner.get("name", "")), pronouns)
+                    if others is not None:  # one per language: keep those not shown
+                        self._pronouns[id(self.partner_rows[-1][1])] = others
                 else:
                     self.add_partner(str(partner))
             self.section_rows.clear()
@@ -282,7 +279,7 @@ class FormFields:
     def _language(self, data: dict[str, Any]) -> str:
         """The language choice for raw profile *data*, else the practice's language."""
         valid = {value for _, value in LANGUAGES}
-        languages = "+".join(_listed(data.get("languages")))
+        languages = "+".join(listed(data.get("languages")))
         if languages in valid:
             return languages
         language = str(data.get("language") or self.practice.get("language") or "en")
@@ -338,20 +335,26 @@ class FormFields:
         data: dict[str, Any] = {"practice": "../practice.yaml" if local
                                 else str(self.practice_path)}
         data["client_id"] = self.client_id.value.strip()
+        language = self.language.value.split("+")[0]
+        pronouns = {id(p): with_language(p.value.strip(), self._pronouns.get(id(p)), language)
+                    for _, p, _ in self.partner_rows}
         data["partners"] = [
-            {"name": n.value.strip(), **({"pronouns": p.value.strip()} if p.value.strip()
+            {"name": n.value.strip(), **({"pronouns": pronouns[id(p)]} if pronouns[id(p)]
                                          else {})}
             for n, p, _ in self.partner_rows if n.value.strip() or p.value.strip()]
         data["session_date"] = self.session_date.value.strip()
         if self.therapist.value.strip():
             data["therapist"] = self.therapist.value.strip()
-        data["topics"] = _ids(self.topics.value)
-        if _ids(self.flags.value):
-            data["flags"] = _ids(self.flags.value)
+        data["topics"] = ids_in(self.topics.value)
+        if ids_in(self.flags.value):
+            data["flags"] = ids_in(self.flags.value)
         for name, box in self.lists.items():
-            data[name] = _ids(box.value)
-        if self.note.value.strip():
-            data["note"] = self.note.value.strip() + "\n"
+            data[name] = ids_in(box.value)
+        text = self.note.value.strip()
+        note = (with_language(text, self._notes, language) if self._notes is not None
+                else text and text + "\n")
+        if note:
+            data["note"] = note
         sections = [{"title": t.value.strip(), "text": x.value.strip(),
                      "after": a.value.strip() or "end"}
                     for t, a, x, _ in self.section_rows if t.value.strip() or x.value.strip()]
