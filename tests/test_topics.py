@@ -21,10 +21,8 @@ from handouts.plan.assemble import assemble
 LIBRARY = load_library()
 TOPICS = ("mismatched-desire", "pursue-withdraw", "sensate-focus", "trauma-and-intimacy",
           "illness-pain-disability", "after-an-affair",
-          # wave 3: sexual-agreements
-          "sexual-agreements",
-          # wave 3: shame-and-body-image
-          "shame-and-body-image")
+          # wave 3
+          "sexual-agreements", "shame-and-body-image", "sexual-function", "life-stages")
 # Wording that reads wrong for a reader (it names the wrong number of people).
 WRONG_FOR = {
     "individual": ("both of you", "each of you", "you both", "the two of you",
