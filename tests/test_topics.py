@@ -20,7 +20,8 @@ from handouts.plan.assemble import assemble
 
 LIBRARY = load_library()
 TOPICS = ("mismatched-desire", "pursue-withdraw", "sensate-focus", "trauma-and-intimacy",
-          "illness-pain-disability", "after-an-affair", "conflict")
+          "illness-pain-disability", "after-an-affair", "conflict",
+          "attachment-injuries")
 # Wording that reads wrong for a reader (it names the wrong number of people).
 WRONG_FOR = {
     "individual": ("both of you", "each of you", "you both", "the two of you",
