@@ -22,7 +22,8 @@ LIBRARY = load_library()
 TOPICS = ("mismatched-desire", "pursue-withdraw", "sensate-focus", "trauma-and-intimacy",
           "illness-pain-disability", "after-an-affair",
           # wave 3
-          "sexual-agreements", "shame-and-body-image", "sexual-function", "life-stages")
+          "sexual-agreements", "shame-and-body-image", "sexual-function", "life-stages",
+          "conflict", "attachment-injuries")
 # Wording that reads wrong for a reader (it names the wrong number of people).
 WRONG_FOR = {
     "individual": ("both of you", "each of you", "you both", "the two of you",
