@@ -1,13 +1,15 @@
-"""Issue a handout: render its PDF with the profile's options, then record it as issued."""
+"""Issue a handout: render its PDF with the profile's options, then record it as issued;
+or write the therapist's guide to it, which is never issued."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from handouts.plan.guide import Guide
 from handouts.plan.renderkey import render_key
 from handouts.records.harvest import record_issued
 from handouts.records.progress import since_last_time
-from handouts.render.html import render_html
+from handouts.render.html import render_guide, render_html
 from handouts.render.pdf import password_for, write_pdf
 
 
@@ -34,3 +36,19 @@ def write_handout(handout, path: str | Path, template: str = "handout", *,
     # back (handouts harvest) and matched to exactly what was drawn.
     record_issued(handout, written, key)
     return written
+
+
+def write_guide(guide: Guide, path: str | Path) -> Path:
+    """Write the therapist's guide (``edition: therapist``) as a PDF at *path*.
+
+    It is the therapist's, never the client's: no form fields even when the profile is
+    fillable, no handouts id in its keywords (``handouts harvest`` refuses it), and it
+    is not recorded as issued to the client.
+    """
+    profile = guide.profile
+    return write_pdf(
+        render_guide(guide), path, fillable=False,
+        extra_files=[profile.practice_logo] if profile.practice_logo else [],
+        source_date=profile.session_date, password=password_for(profile),
+        key=render_key(profile, "guide"),
+    )
