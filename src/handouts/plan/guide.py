@@ -60,6 +60,8 @@ class Guide:
     flags: tuple[Flag, ...]
     left_out: tuple[Change, ...]
     added: tuple[Change, ...]
+    # The left-out pages by (flag, reason), in order: one line per reason.
+    left_out_groups: tuple[tuple[str, str, tuple[str, ...]], ...]
     notes: tuple[str, ...]
     files: tuple[ClientFile, ...]
     references: tuple[str, ...]
@@ -74,6 +76,13 @@ def _notes(module_id: str, library: Library, profile: Profile
     if english is None or english.facilitation is None:
         return None, False
     return english.facilitation, True
+
+
+def _grouped(changes: list[Change]) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    groups: dict[tuple[str, str], list[str]] = {}
+    for change in changes:
+        groups.setdefault((change.flag, change.reason), []).append(change.id)
+    return tuple((flag, reason, tuple(ids)) for (flag, reason), ids in groups.items())
 
 
 def _short(citation: str) -> str:
@@ -117,6 +126,7 @@ def session_guide(packet: Packet, library: Library, workbook: str = "connection"
         flags=tuple(library.flags[f] for f in profile.flags if f in library.flags),
         left_out=tuple(c for c in changes if not c.added),
         added=tuple(c for c in changes if c.added),
+        left_out_groups=_grouped([c for c in changes if not c.added]),
         notes=tuple(dropped_for_packets(client_profile(profile), library)),
         files=tuple(_file(p, workbook) for p in packet.client),
         references=tuple(sorted(references)),
