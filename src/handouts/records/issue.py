@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from handouts.errors import BuildError
 from handouts.plan.guide import Guide
 from handouts.plan.renderkey import render_key
 from handouts.records.harvest import record_issued
@@ -22,6 +23,11 @@ def write_handout(handout, path: str | Path, template: str = "handout", *,
     process's last build (a notebook someone is editing); the PDF is the same.
     """
     profile = handout.profile
+    if profile.edition == "therapist":  # the guide is planned from the client packets
+        raise BuildError("this handout's profile is the therapist's edition; write its guide "
+                         "with write_guide(session_guide(packet, library), path), or build "
+                         "it with `handouts build PROFILE --edition therapist`",
+                         field="edition", choices=("client", "therapist"))
     since = None
     if profile.since_last_time:
         since = since_last_time(Path(path).parent, profile.session_date.isoformat())
