@@ -17,9 +17,11 @@ import pytest
 
 import handouts
 from handouts.content.library import load_library
+from handouts.plan.assemble import plan_edition
+from handouts.plan.guide import session_guide
 from handouts.plan.profile import Profile
 from handouts.plan.renderkey import BODY_FIELDS, render_key
-from handouts.records.issue import write_handout
+from handouts.records.issue import write_guide, write_handout
 from handouts.records.store import ISSUED, read_jsonl
 from handouts.render import segments
 
@@ -74,6 +76,8 @@ def _changes(profile: Profile, tmp_path) -> dict[str, tuple[object, str | None, 
         "audience": ("couple", None, None),
         "language": ("es", None, None),
         "languages": (("en", "es"), None, None),
+        # The therapist's guide to the same packet: another document altogether.
+        "edition": ("therapist", None, "not for the client"),
         "paper": ("a4", None, None),
         "large_print": (True, None, None),
         "fillable": (True, None, None),
@@ -104,6 +108,8 @@ def _changes(profile: Profile, tmp_path) -> dict[str, tuple[object, str | None, 
 
 def _build(profile: Profile, path, reuse: bool):
     library = load_library(profile.practice_library or None, profile.language)
+    if profile.edition == "therapist":
+        return write_guide(session_guide(plan_edition(profile, library)[0], library), path)
     return write_handout(handouts.assemble(profile, library), path, reuse_layout=reuse)
 
 

@@ -95,6 +95,22 @@ class Extra(_Strict):
         })
 
 
+class Facilitation(_Strict):
+    """Notes for the therapist on using a module in session: never printed for a client.
+
+    ``not_when`` are the therapist's own cautions; the flags under which the module
+    leaves (``contraindications``) are printed beside them from the library's rules.
+    """
+
+    introduce: Text
+    obstacles: tuple[Text, ...] = ()
+    watch_for: tuple[Text, ...] = ()
+    not_when: tuple[Text, ...] = ()
+
+
+FACILITATION_PARTS = tuple(Facilitation.model_fields)
+
+
 _SCALARS = ("title", "summary", "why", "tracker", "when", "asking_for", "pause")
 _LISTS = ("steps", "making_it_yours", "prompts", "openers", "listener", "avoid")
 
@@ -119,6 +135,8 @@ class Module(_Strict):
     contraindications: tuple[Slug, ...] = ()
     # A worksheet each partner fills in alone: a page of their own, in their own copy.
     private: bool = False
+    # For the therapist's guide only (``edition: therapist``); no client edition prints it.
+    facilitation: Facilitation | None = None
     body: str = ""
     path: Path | None = None
 

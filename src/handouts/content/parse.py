@@ -19,6 +19,7 @@ from handouts.content.module import (
     MATTER_IDS,
     REQUIRED_PARTS,
     Extra,
+    Facilitation,
     Module,
     Variants,
     _blocks,
@@ -119,6 +120,10 @@ def text_problems(text: str, path: Path, sources: Mapping[str, str] | None = Non
     if module.kind == "script" and module.openers and not 2 <= len(module.openers) <= 3:
         problems.append(LibraryError("a script needs 2 or 3 alternative openers",
                                      file=path, field="openers"))
+    if module.kind == "matter" and module.facilitation is not None:
+        problems.append(LibraryError("a matter page has no facilitation notes (the "
+                                     "therapist's guide covers chosen modules only)",
+                                     file=path, field="facilitation"))
     if module.kind == "matter" and module.id not in MATTER_IDS:
         problems.append(LibraryError(f"unknown matter id {module.id!r}", file=path,
                                      field="id", choices=MATTER_IDS))
@@ -172,7 +177,9 @@ def _library_error(err: dict, loc: str, path: Path) -> LibraryError:
         return LibraryError("required field is missing", file=path, field=loc)
     if kind == "extra_forbidden":
         choices = Variants.model_fields if any(_is_union_tag(str(p)) for p in err["loc"]) else (
-            Extra.model_fields if top == "extras" else _FRONT_FIELDS)
+            Extra.model_fields if top == "extras" else
+            Facilitation.model_fields if top == "facilitation" and len(err["loc"]) > 1
+            else _FRONT_FIELDS)
         return LibraryError("is not a known field", file=path, field=loc, choices=choices)
     if kind == "literal_error":
         choices = {"kind": KINDS, "language": LANGUAGES}.get(top, AUDIENCES)

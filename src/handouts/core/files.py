@@ -100,7 +100,8 @@ def packet_name(profile, workbook: str | Path) -> str:
     """Return what a packet's file is called after its date: what it is, never who.
 
     A discreet packet is ``notes``; a packet for one topic is named by the topic; any
-    other by its workbook. A partner's own packet ends in ``-partner-N``.
+    other by its workbook. A partner's own packet ends in ``-partner-N``, the therapist's
+    guide in ``-therapist-guide``.
     """
     topics = tuple(getattr(profile, "topics", ()))
     if getattr(profile, "discreet", False):
@@ -111,6 +112,8 @@ def packet_name(profile, workbook: str | Path) -> str:
         name = Path(str(workbook)).stem
     if getattr(profile, "partner_copy", 0):
         name += f"-partner-{profile.partner_copy}"
+    if getattr(profile, "edition", "client") == "therapist":  # never mistaken for a handout
+        name += "-therapist-guide"
     return name
 
 

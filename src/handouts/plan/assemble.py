@@ -244,14 +244,41 @@ def assemble(profile: Profile, library: Library, file: object | None = None) -> 
 
 @dataclass(frozen=True)
 class Packet:
-    """One PDF a profile asks for: the packet's profile and its assembled handout."""
+    """One PDF a profile asks for: the packet's profile and its assembled handout.
+
+    The therapist's guide is one packet whose *client* holds the client packets it is a
+    guide to; its *handout* is the first of them (the pages it covers).
+    """
 
     profile: Profile
     handout: Handout
+    client: tuple[Packet, ...] = ()
 
     def report(self) -> list[str]:
         """Return what the flags changed in this packet, one line each (for the therapist)."""
         return [str(c) for c in self.handout.changes]
+
+
+def client_profile(profile: Profile) -> Profile:
+    """Return *profile* as the client's edition (the packet a guide is written for)."""
+    if profile.edition == "client":
+        return profile
+    return profile.model_copy(update={"edition": "client"})
+
+
+def plan_edition(profile: Profile, library: Library, file: object | None = None
+                 ) -> list[Packet]:
+    """Return the packets of one language edition of *profile*, assembled.
+
+    The client's edition: one per partner where a flag or ``copies`` asks for it. The
+    therapist's: one guide, planned from the client packets of the same profile, so it
+    covers exactly the pages the client gets.
+    """
+    client = client_profile(profile)
+    planned = [Packet(p, assemble(p, library, file)) for p in packets(client, library)]
+    if profile.edition == "client":
+        return planned
+    return [Packet(packets(profile, library)[0], planned[0].handout, tuple(planned))]
 
 
 def plan_packets(profile: Profile, file: object | None = None) -> list[Packet]:
@@ -259,15 +286,14 @@ def plan_packets(profile: Profile, file: object | None = None) -> list[Packet]:
     planned = []
     for edition in profile.editions():
         library = load_library(edition.practice_library or None, edition.language)
-        for packet in packets(edition, library):
-            planned.append(Packet(packet, assemble(packet, library, file)))
+        planned += plan_edition(edition, library, file)
     return planned
 
 
 def plan_report(profile: Profile, planned: list[Packet]) -> list[str]:
     """Return the lines that tell the therapist what the flags changed, once per line."""
     library = load_library(profile.practice_library or None, profile.language)
-    lines = dropped_for_packets(profile, library)
+    lines = dropped_for_packets(client_profile(profile), library)
     for packet in planned:
         lines += [line for line in packet.report() if line not in lines]
     return lines

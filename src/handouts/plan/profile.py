@@ -131,6 +131,12 @@ class Profile(BaseModel):
     languages: tuple[Literal["en", "es"], ...] = _described(
         "Several editions in one go, e.g. [es, en]: one PDF per language, each file name "
         "ending in its language; empty for just `language`.", default_factory=tuple)
+    edition: Literal["client", "therapist"] = _described(
+        "client: the handout; therapist: a session guide for the same packet (how to "
+        "introduce each module, obstacles, what to watch for, when not to use it, this "
+        "client's flags and the pages left out). The guide is never for the client: its "
+        "own file name, no form fields, one copy, not recorded as issued.",
+        default="client")
     paper: Literal["letter", "a4"] = _described("Paper size: letter or a4.",
                                                 default="letter")
     large_print: bool = _described("Body text at 16 pt for easier reading.", default=False)
@@ -224,7 +230,7 @@ PARAMETERS = tuple(Profile.model_fields)
 _PATH_FIELDS = ("practice_logo", "practice_library")
 # Fields that are text: a number or true/false arriving here was converted on the way
 # (papermill's -p, unquoted YAML) and may have lost its meaning (00123 -> 123).
-STRING_FIELDS = ("client_id", "therapist", "note", "audience", "language", "paper",
+STRING_FIELDS = ("client_id", "therapist", "note", "audience", "language", "edition", "paper",
                  "practice_name", "practice_contact", "practice_logo", "accent_color",
                  "practice_library", "discreet_name")
 BOOL_FIELDS = ("large_print", "fillable", "ink_saver", "cards", "discreet",

@@ -52,11 +52,14 @@ def packets(profile: Profile, library: Library) -> list[Profile]:
     theirs (``partner_copy``): the same pages, their name, their own private pages.
     Under a flag with individual packets, each partner's packet names only that partner,
     is written for one reader, and leaves out what may name or address the other (the
-    note, own sections, the quote, the "since last time" page).
+    note, own sections, the quote, the "since last time" page). The therapist's edition
+    is one guide (:func:`handouts.plan.assemble.plan_edition` plans what it covers).
     """
     base = profile
     if discreet(profile, library) and not profile.discreet:
         base = base.model_copy(update={"discreet": True})
+    if profile.edition == "therapist":  # one guide, whatever the client packets are
+        return [base.model_copy(update={"partner_copy": 0})]
     if not individual_packets(profile, library):
         if profile.copies == "shared" or profile.partner_copy or len(profile.partners) == 1:
             return [base]

@@ -88,7 +88,13 @@ def record_issued(handout, pdf_path: str | Path, key=None) -> None:
                             BuildError) from None
 
 
+GUIDE_KEYWORD = "handouts-therapist-guide"  # the therapist's guide, never issued
+
+
 def _marker(keywords: str, path: Path) -> str:
+    if GUIDE_KEYWORD in keywords.split():
+        raise HarvestError("is a therapist's guide (edition: therapist), not a client's "
+                           "handout: it holds no answers and is never harvested", file=path)
     found = _MARKER.search(keywords)
     if not found:
         raise HarvestError("is not a handout made by this tool (no handouts id in its "

@@ -1,13 +1,16 @@
-"""Issue a handout: render its PDF with the profile's options, then record it as issued."""
+"""Issue a handout: render its PDF with the profile's options, then record it as issued;
+or write the therapist's guide to it, which is never issued."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from handouts.errors import BuildError
+from handouts.plan.guide import Guide
 from handouts.plan.renderkey import render_key
 from handouts.records.harvest import record_issued
 from handouts.records.progress import since_last_time
-from handouts.render.html import render_html
+from handouts.render.html import render_guide, render_html
 from handouts.render.pdf import password_for, write_pdf
 
 
@@ -20,6 +23,11 @@ def write_handout(handout, path: str | Path, template: str = "handout", *,
     process's last build (a notebook someone is editing); the PDF is the same.
     """
     profile = handout.profile
+    if profile.edition == "therapist":  # the guide is planned from the client packets
+        raise BuildError("this handout's profile is the therapist's edition; write its guide "
+                         "with write_guide(session_guide(packet, library), path), or build "
+                         "it with `handouts build PROFILE --edition therapist`",
+                         field="edition", choices=("client", "therapist"))
     since = None
     if profile.since_last_time:
         since = since_last_time(Path(path).parent, profile.session_date.isoformat())
@@ -34,3 +42,19 @@ def write_handout(handout, path: str | Path, template: str = "handout", *,
     # back (handouts harvest) and matched to exactly what was drawn.
     record_issued(handout, written, key)
     return written
+
+
+def write_guide(guide: Guide, path: str | Path) -> Path:
+    """Write the therapist's guide (``edition: therapist``) as a PDF at *path*.
+
+    It is the therapist's, never the client's: no form fields even when the profile is
+    fillable, no handouts id in its keywords (``handouts harvest`` refuses it), and it
+    is not recorded as issued to the client.
+    """
+    profile = guide.profile
+    return write_pdf(
+        render_guide(guide), path, fillable=False,
+        extra_files=[profile.practice_logo] if profile.practice_logo else [],
+        source_date=profile.session_date, password=password_for(profile),
+        key=render_key(profile, "guide"),
+    )

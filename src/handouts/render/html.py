@@ -28,6 +28,7 @@ from handouts.core.untrusted import MAX_LOGO_BYTES, check_file
 from handouts.core.version import __version__
 from handouts.errors import RenderError
 from handouts.plan.assemble import Handout
+from handouts.plan.guide import Guide
 from handouts.render.glyphs import coverage, fallbacks_needed, mark_cjk_language
 
 # Quotation marks as each language prints them (double, then single or inner).
@@ -268,7 +269,18 @@ def render_html(handout: Handout, extra_templates: str | Path | None = None,
     """
     if template not in TEMPLATES:
         raise RenderError(f"unknown template {template!r}", field="template", choices=TEMPLATES)
-    profile = handout.profile
+    since = since if handout.profile.since_last_time else None
+    return _render(template, handout, extra_templates, since=since)
+
+
+def render_guide(guide: Guide, extra_templates: str | Path | None = None) -> str:
+    """Render the therapist's guide (:mod:`handouts.plan.guide`) to an HTML document."""
+    return _render("guide", guide, extra_templates, since=None)
+
+
+def _render(template: str, h: Handout | Guide, extra_templates: str | Path | None,
+            since: list | None) -> str:
+    profile = h.profile
     logo = Path(profile.practice_logo) if profile.practice_logo else None
     if logo is not None:
         check_file(logo, MAX_LOGO_BYTES, RenderError, "logo file", field="practice_logo")
@@ -284,14 +296,14 @@ def render_html(handout: Handout, extra_templates: str | Path | None = None,
             fallback_stack=Markup("".join(  # noqa: S704
                 f'"{f}", ' for f in fallbacks if f != "Noto Color Emoji")),
             template_name=template,
-            h=handout,
+            h=h,
             p=profile,
             t=t,
             session_date=long_date(profile.session_date, profile.language),
             accent="#444444" if profile.ink_saver else profile.accent_color,
             fonts=font_faces(fallbacks),
             logo_url=logo.as_uri() if logo else "",
-            since=since if profile.since_last_time else None,
+            since=since,
         )
     except jinja2.TemplateError as exc:
         name = getattr(exc, "filename", None) or getattr(exc, "name", None) or template

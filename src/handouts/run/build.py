@@ -71,12 +71,14 @@ def build_packets(
     report: Callable[[str], None] | None = None,
     discreet: bool = False,
     copies: str | None = None,
+    edition: str | None = None,
 ) -> list[tuple[Path, Packet]]:
     """Build every packet of one profile (see :func:`build`); return each PDF's path.
 
     *report* is given each line that tells the therapist what the profile's flags left
     out or brought in, before anything runs. *discreet* makes every packet discreet;
-    *copies* (``shared`` or ``per-partner``) overrides the profile's ``copies``.
+    *copies* (``shared`` or ``per-partner``) overrides the profile's ``copies``, and
+    *edition* (``client`` or ``therapist``) its ``edition``.
     """
     if kernel and find_spec("ipykernel") is None:
         raise BuildError("--kernel needs ipykernel, which is not installed: "
@@ -88,6 +90,8 @@ def build_packets(
         profile = profile.model_copy(update={"discreet": True})
     if copies:
         profile = profile.model_copy(update={"copies": copies})
+    if edition:
+        profile = profile.model_copy(update={"edition": edition})
     # fail fast on unknown ids, in every language and packet asked for
     planned = plan_packets(profile, file=profile_path)
     if report is not None:

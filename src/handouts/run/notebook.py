@@ -32,12 +32,12 @@ from handouts.errors import (
     ProfileError,
     install_one_line_errors,
 )
-from handouts.plan.assemble import Handout, Packet, assemble, plan_report
+from handouts.plan.assemble import Handout, Packet, plan_edition, plan_report
+from handouts.plan.guide import session_guide
 from handouts.plan.profile import PARAMETERS, PRACTICE_FIELDS, Profile
 from handouts.plan.reading import inherit_practice
-from handouts.plan.routing import packets
 from handouts.plan.validation import validate
-from handouts.records.issue import write_handout
+from handouts.records.issue import write_guide, write_handout
 from handouts.render.pdf import PASSWORD_ENV
 from handouts.render.preview import in_front_end
 
@@ -82,8 +82,7 @@ class Session:
         """Assemble the handout; *lists* (modules, rituals, scripts) override the choice."""
         if lists:
             self.profile = validate({**_raw(self.profile), **lists}, file="parameters")
-        planned = [Packet(p, assemble(p, self.library, file="parameters"))
-                   for p in packets(self.profile, self.library)]
+        planned = plan_edition(self.profile, self.library, file="parameters")
         for line in plan_report(self.profile, planned):
             print(line)  # the therapist sees it here, and the record keeps it
         handout = planned[0].handout
@@ -105,6 +104,9 @@ class Session:
         for packet in planned:
             pdf_path, _ = output_paths(self.output_dir, packet.profile, self.workbook)
             real_client_folder(self.output_dir, pdf_path)
+            if packet.client:  # the therapist's guide, whatever the workbook's template
+                paths.append(write_guide(session_guide(packet, self.library), pdf_path))
+                continue
             # Someone editing the workbook builds again and again: keep unchanged parts'
             # layout.
             paths.append(write_handout(packet.handout, pdf_path, template=template,

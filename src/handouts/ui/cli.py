@@ -62,10 +62,13 @@ def _note(line: str) -> None:
 @click.option("--copies", type=click.Choice(["shared", "per-partner"]),
               help="per-partner: one PDF per partner, private pages only in their own "
                    "copy (overrides the profile's copies).")
+@click.option("--edition", type=click.Choice(["client", "therapist"]),
+              help="therapist: a session guide to the same packet, for you, never the "
+                   "client (overrides the profile's edition).")
 @password_options
 def build(profile: Path, output_dir: Path, workbook: str, no_record: bool, kernel: bool,
-          timeout: int, discreet: bool, copies: str | None, password_env: str | None,
-          ask_password: bool) -> None:
+          timeout: int, discreet: bool, copies: str | None, edition: str | None,
+          password_env: str | None, ask_password: bool) -> None:
     """Build one client's handout from a PROFILE (YAML) by running the workbook.
 
     Prints the path of every PDF written (one per language, and one per partner where a
@@ -76,7 +79,7 @@ def build(profile: Path, output_dir: Path, workbook: str, no_record: bool, kerne
     password = password_from(password_env, ask_password)
     built = build_packets(profile, output_dir, workbook, record=not no_record, kernel=kernel,
                           timeout=timeout, password=password, report=_note,
-                          discreet=discreet, copies=copies)
+                          discreet=discreet, copies=copies, edition=edition)
     for pdf, _ in built:
         click.echo(pdf)
 

@@ -121,10 +121,13 @@ class FormFields:
         self.copies = w.Dropdown(options=(("One shared copy", "shared"), (
             "A copy per partner", "per-partner")), value="shared", description="Copies",
             style=style)
+        self.edition = w.Dropdown(options=(("The client's handout", "client"), (
+            "Therapist's guide (not for the client)", "therapist")), value="client",
+            description="Edition", style=style)
         self.password = w.Password(description="PDF password", placeholder="optional; "
                                    "never saved", style=style)
         for widget in (self.audience, self.language, self.paper, self.large_print,
-                       self.fillable, self.cards, self.discreet, self.copies):
+                       self.fillable, self.cards, self.discreet, self.copies, self.edition):
             widget.observe(self._changed, "value")
         self.problems_html = w.HTML(layout=full)
         self.build_button = w.Button(description="Build the handout", button_style="primary",
@@ -162,7 +165,7 @@ class FormFields:
             w.HTML("<b>Your own sections</b>"), self.section_box, add_section,
             w.HTML("<b>Print</b>"), self.audience, self.language, self.paper,
             w.HBox([self.large_print, self.fillable, self.cards]), self.discreet, self.copies,
-            self.password,
+            self.edition, self.password,
             self.problems_html, self.build_button, self.status, self.viewer,
             w.HTML(f"<h3>Filled handouts and progress</h3><div style='{_LINE}'>Pick the "
                    "filled PDFs that came back (one per partner is fine): their answers "
@@ -257,6 +260,8 @@ class FormFields:
             self.discreet.value = ticked(data.get("discreet"))
             self.copies.value = "per-partner" if data.get("copies") == "per-partner" \
                 else "shared"
+            self.edition.value = "therapist" if data.get("edition") == "therapist" \
+                else "client"
             self.password.value = ""  # never saved, so never carried over
             self.partner_rows.clear()
             self._pronouns = {}
@@ -373,5 +378,7 @@ class FormFields:
             data["discreet"] = True
         if self.copies.value == "per-partner":
             data["copies"] = "per-partner"
+        if self.edition.value == "therapist":
+            data["edition"] = "therapist"
         return data
 
