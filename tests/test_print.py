@@ -67,8 +67,8 @@ def expected_fields(profile, lib) -> dict[str, str]:
         expected[f"{ritual}.names"] = "/Tx"
         expected[f"{ritual}.week-of"] = "/Tx"
         for k in range(1, partners + 1):
-            if module.private and partners > 1:  # each partner's own page names its writer
-                expected[f"{ritual}.p{k}.names"] = expected[f"{ritual}.p{k}.week-of"] = "/Tx"
+            if module.private and partners > 1:  # each partner's own page: their name is
+                expected[f"{ritual}.p{k}.week-of"] = "/Tx"  # printed, not a field
                 expected.pop(f"{ritual}.names", None)
                 expected.pop(f"{ritual}.week-of", None)
             expected.update({f"{ritual}.p{k}.day-{d}": "/Btn" for d in range(1, 8)})
