@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from handouts.render.weasy import body_sections, html_box
 
 _BODY = re.compile(r"<body[^>]*>\n")
-# A body-level section starts a page, except the scripts part, which runs on after the
-# last ritual; it stays in the segment before it.
-_SEGMENT_START = re.compile(r'(?m)^(?=<section class="(?!part part-scripts"))')
+# A body-level section starts a page, except those that run on after the section before
+# them (the practices, the scripts and the back matter); each stays in the segment before it.
+_SEGMENT_START = re.compile(
+    r'(?m)^(?=<section class="(?!part part-scripts"|part part-worksheets"|back"))')
 _SECTION = re.compile(r"(?m)^<section\b")
 _CONTENTS = re.compile(r'<nav class="contents".*?</nav>', re.DOTALL)
 _CONTENTS_LINK = re.compile(r'<a href="#([^"]+)">')
