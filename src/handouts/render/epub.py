@@ -25,7 +25,6 @@ _EXTENSIONS = {"image/svg+xml": "svg", "image/png": "png", "image/jpeg": "jpg"}
 def render_epub(page: str, handout: Handout) -> bytes:
     """Return the EPUB 3 bytes of *page* (the packet rendered with ``screen="epub"``)."""
     from ebooklib import epub  # lazy: only an e-book build needs ebooklib
-
     from lxml import html as lxml_html  # lazy: only an e-book build cuts a page up
 
     profile = handout.profile

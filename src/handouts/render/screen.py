@@ -90,7 +90,6 @@ def _subset(path: str, characters: str) -> tuple[bytes | None, str]:
     Timestamps are kept as in the font file, so the same page gives the same bytes.
     """
     from fontTools import subset  # lazy: only a web page subsets its font
-
     from fontTools.ttLib import TTFont  # lazy: only a web page subsets its font
 
     flavor = "woff2" if find_spec("brotli") else "woff"
