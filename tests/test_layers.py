@@ -16,7 +16,7 @@ PACKAGE = ROOT / "src" / "handouts"
 # that only one kind of work needs. Each such import carries its reason in a comment.
 LAZY = {"weasyprint", "papermill", "nbformat", "nbclient", "jupyter_client", "traitlets",
         "IPython", "ipywidgets", "matplotlib", "pikepdf", "pypdfium2", "fontTools", "pyphen",
-        "fontpkg", "voila", "jupyter_server"}
+        "fontpkg", "voila", "jupyter_server", "ebooklib", "lxml"}
 
 
 def test_the_layer_contracts_hold():

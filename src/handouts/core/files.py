@@ -118,7 +118,7 @@ def packet_name(profile, workbook: str | Path) -> str:
 
 
 def output_paths(output_dir: str | Path, profile, workbook: str | Path) -> tuple[Path, Path]:
-    """Return ``<output>/<client-id>/<date>-<name>`` .pdf and .ipynb paths.
+    """Return ``<output>/<client-id>/<date>-<name>`` .pdf (or .html, .epub) and .ipynb paths.
 
     *profile* is one packet (:func:`handouts.plan.routing.packets`); see :func:`packet_name`.
     """
@@ -130,7 +130,11 @@ def output_paths(output_dir: str | Path, profile, workbook: str | Path) -> tuple
     stem = f"{profile.session_date.isoformat()}-{packet_name(profile, workbook)}"
     if getattr(profile, "languages", ()):  # several editions: each file names its language
         stem += f"-{profile.language}"
-    return folder / f"{stem}.pdf", folder / f"{stem}.ipynb"
+    kind = getattr(profile, "format", "pdf")
+    if kind == "pdf":
+        return folder / f"{stem}.pdf", folder / f"{stem}.ipynb"
+    # A screen edition's record keeps its own name beside the PDF's.
+    return folder / f"{stem}.{kind}", folder / f"{stem}.{kind}.ipynb"
 
 
 class Keep:

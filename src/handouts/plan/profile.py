@@ -139,6 +139,10 @@ class Profile(BaseModel):
         default="client")
     paper: Literal["letter", "a4"] = _described("Paper size: letter or a4.",
                                                 default="letter")
+    format: Literal["pdf", "html", "epub"] = _described(
+        "pdf: a printable PDF; html: one self-contained web page for phones and screen "
+        "readers, filled in and saved in the browser; epub: an EPUB 3 e-book.",
+        default="pdf")
     large_print: bool = _described("Body text at 16 pt for easier reading.", default=False)
     fillable: bool = _described("Add form fields so the PDF can be filled in on a tablet.",
                                 default=False)
@@ -224,7 +228,7 @@ class Profile(BaseModel):
 PRACTICE_FIELDS = (
     "practice_name", "practice_contact", "practice_logo", "accent_color", "crisis_lines",
     "practice_library", "therapist", "language", "paper", "large_print", "fillable",
-    "ink_saver", "cards", "discreet_name", "immigration_note",
+    "ink_saver", "cards", "discreet_name", "immigration_note", "format",
 )
 PARAMETERS = tuple(Profile.model_fields)
 _PATH_FIELDS = ("practice_logo", "practice_library")
@@ -232,7 +236,7 @@ _PATH_FIELDS = ("practice_logo", "practice_library")
 # (papermill's -p, unquoted YAML) and may have lost its meaning (00123 -> 123).
 STRING_FIELDS = ("client_id", "therapist", "note", "audience", "language", "edition", "paper",
                  "practice_name", "practice_contact", "practice_logo", "accent_color",
-                 "practice_library", "discreet_name")
+                 "practice_library", "discreet_name", "format")
 BOOL_FIELDS = ("large_print", "fillable", "ink_saver", "cards", "discreet",
                "immigration_note")
 

@@ -21,6 +21,7 @@ from typing import Any
 from handouts.core.files import refuse_links, remove_stale_temps, tighten
 from handouts.errors import BuildError, HarvestError
 from handouts.records import store as records
+from handouts.records.answers import looks_like_answers, read_answers
 from handouts.records.filled import MAX_VALUE, read_form
 from handouts.records.store import (
     HISTORY,
@@ -176,14 +177,17 @@ def _find_issue(output_dir: Path, handout_id: str, path: Path) -> tuple[Path, di
 
 def harvest_file(path: str | Path, output_dir: str | Path = "output",
                  password: str | None = None, data: bytes | None = None) -> Harvested:
-    """Read one filled handout into its client's history; raise HarvestError if unusable.
+    """Read one filled handout (a PDF, or the answers saved from a screen edition) into
+    its client's history; raise HarvestError if unusable.
 
     With *data* (a file picked in a browser), those bytes are read and *path* is only
     the name shown in messages: the upload never touches the disk.
     """
     path = Path(path)
     output_dir = Path(output_dir).expanduser().resolve()
-    form = read_form(path, password, data)
+    # A screen edition's saved answers are read like a filled PDF's form.
+    form = (read_answers(path, data) if looks_like_answers(path, data)
+            else read_form(path, password, data))
     handout_id = _marker(form.keywords, path)
     folder, issue = _find_issue(output_dir, handout_id, path)
     answers = _answers(form.fields, issue, path)
@@ -255,7 +259,7 @@ def forget(output_dir: str | Path, client_id: str) -> list[str]:
     root = folder.parent
     files = [p for p in folder.rglob("*") if p.is_file() or p.is_symlink()]
     issued, history = len(read_jsonl(folder / ISSUED)), len(read_jsonl(folder / HISTORY))
-    pdfs = sum(p.suffix == ".pdf" for p in files)
+    pdfs = sum(p.suffix in (".pdf", ".html", ".epub") for p in files)
     notebooks = sum(p.suffix == ".ipynb" for p in files)
 
     def names_client(key: str, entry: object) -> bool:

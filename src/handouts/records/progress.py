@@ -202,7 +202,7 @@ class ProgressView:
         self.output_dir = Path(output_dir)
         self.client_id = client_id
         self.names = names
-        self.upload = w.FileUpload(accept=".pdf", multiple=True,
+        self.upload = w.FileUpload(accept=".pdf,.json", multiple=True,
                                    description="Pick filled handouts", icon="upload",
                                    layout=w.Layout(width="260px"))
         self.password = w.Password(placeholder="PDF password, if the handouts have one",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import re
@@ -251,6 +252,51 @@ def font_faces(fallbacks: list[str] | tuple[str, ...] = ()) -> list[dict[str, st
     return faces
 
 
+@cache
+def save_script() -> Markup:
+    """Return the screen edition's one script (saving and reopening answers)."""
+    text = (templates_dir() / "screen-save.js").read_text(encoding="utf-8")
+    return Markup(text)  # noqa: S704 - our own file, never client text
+
+
+def script_hash() -> str:
+    """Return the Content-Security-Policy source that lets only :func:`save_script` run."""
+    digest = hashlib.sha256(str(save_script()).encode("utf-8")).digest()
+    return f"sha256-{base64.b64encode(digest).decode('ascii')}"
+
+
+def answers_file(profile) -> str:
+    """Return the name the browser saves a screen edition's answers under: a date, never
+    a name (a partner's own copy adds its number)."""
+    copy = f"-partner-{profile.partner_copy}" if profile.partner_copy else ""
+    return f"{profile.session_date.isoformat()}-answers{copy}.json"
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def readable_on_white(colour: str) -> str:
+    """Return *colour* (``#rrggbb``), darkened until text in it reads on white (WCAG AA,
+    contrast 4.5:1): a practice's pale accent still makes legible headings on a screen."""
+    while 1.05 / (_luminance(colour) + 0.05) < 4.5:
+        colour = "#" + "".join(f"{int(int(colour[i:i + 2], 16) * 0.9):02x}" for i in (1, 3, 5))
+    return colour
+
+
+_IMAGE_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg",
+                ".jpeg": "image/jpeg"}
+
+
+def data_uri(path: Path) -> str:
+    """Return the image at *path* as a ``data:`` URI (a screen edition fetches nothing)."""
+    data = path.read_bytes()[:MAX_LOGO_BYTES + 1]
+    kind = _IMAGE_TYPES.get(path.suffix.lower(), "application/octet-stream")
+    return f"data:{kind};base64,{base64.b64encode(data).decode('ascii')}"
+
+
 def long_date(value: dt.date, language: str) -> str:
     """Format *value* the way *language* writes dates (CLDR data, through Babel)."""
 
@@ -260,17 +306,30 @@ def long_date(value: dt.date, language: str) -> str:
 TEMPLATES = ("handout", "quick")
 
 
+SCREENS = ("", "html", "epub")
+
+
 def render_html(handout: Handout, extra_templates: str | Path | None = None,
-                template: str = "handout", since: list | None = None) -> str:
+                template: str = "handout", since: list | None = None,
+                screen: str = "") -> str:
     """Render *handout* with *template* (``handout`` or ``quick``) to an HTML document.
 
     *since* holds last time's practice rows for the "Since last time" page (see
     :func:`handouts.records.progress.since_last_time`); it is shown only when the profile asks.
+    *screen* is ``html`` or ``epub`` for the screen editions (:mod:`handouts.render.screen`):
+    the same pages with the screen stylesheet, landmarks and, in ``html``, fields to fill
+    in; empty for print.
     """
     if template not in TEMPLATES:
         raise RenderError(f"unknown template {template!r}", field="template", choices=TEMPLATES)
+    if screen not in SCREENS:
+        raise RenderError(f"unknown screen edition {screen!r}", field="format",
+                          choices=SCREENS[1:])
+    if screen and template != "handout":
+        raise RenderError(f"the {template} template prints PDF only", field="format",
+                          choices=("pdf",))
     since = since if handout.profile.since_last_time else None
-    return _render(template, handout, extra_templates, since=since)
+    return _render(template, handout, extra_templates, since=since, screen=screen)
 
 
 def render_guide(guide: Guide, extra_templates: str | Path | None = None) -> str:
@@ -279,7 +338,7 @@ def render_guide(guide: Guide, extra_templates: str | Path | None = None) -> str
 
 
 def _render(template: str, h: Handout | Guide, extra_templates: str | Path | None,
-            since: list | None) -> str:
+            since: list | None, screen: str = "") -> str:
     profile = h.profile
     logo = Path(profile.practice_logo) if profile.practice_logo else None
     if logo is not None:
@@ -301,9 +360,18 @@ def _render(template: str, h: Handout | Guide, extra_templates: str | Path | Non
             t=t,
             session_date=long_date(profile.session_date, profile.language),
             accent="#444444" if profile.ink_saver else profile.accent_color,
-            fonts=font_faces(fallbacks),
-            logo_url=logo.as_uri() if logo else "",
+            text_accent=readable_on_white(profile.accent_color),
+            fonts=[] if screen else font_faces(fallbacks),
+            logo_url=(data_uri(logo) if screen else logo.as_uri()) if logo else "",
             since=since,
+            screen=screen,
+            # Fields to fill in: the PDF's when fillable, always in the web page, never
+            # in an e-book (its readers have no way to save them).
+            fill=profile.fillable if not screen else screen == "html",
+            stylesheet="screen.css.j2" if screen else "handout.css.j2",
+            save_script=save_script() if screen == "html" else "",
+            script_hash=script_hash() if screen == "html" else "",
+            answers_file=answers_file(profile),
         )
     except jinja2.TemplateError as exc:
         name = getattr(exc, "filename", None) or getattr(exc, "name", None) or template

@@ -47,8 +47,13 @@ class Preview:
     images: list[bytes]
     pages: list[int]
     total: int
+    screen: str = ""  # "html" or "epub": a screen edition, which has no pages to show
 
     def _repr_html_(self) -> str:
+        if self.screen:
+            return (f'<p class="handouts-preview" style="font:13px sans-serif;margin:4px 0">'
+                    f"{html.escape(self.path.name)}: {html.escape(_SCREEN_NOTE[self.screen])}"
+                    "</p>")
         cells = []
         for number, png in zip(self.pages, self.images, strict=True):
             data = base64.b64encode(png).decode("ascii")
@@ -68,12 +73,20 @@ class Preview:
         )
 
     def __repr__(self) -> str:
+        if self.screen:
+            return f"<{self.path.name}: {_SCREEN_NOTE[self.screen]}>"
         return f"<Preview of {self.path.name}: {len(self.pages)} of {self.total} pages>"
+
+
+_SCREEN_NOTE = {
+    "html": "the screen edition, one web page; open it in a browser to read and fill it in",
+    "epub": "the e-book edition; open it in an e-book reader",
+}
 
 
 def preview(pdf_path: str | Path, pages: list[int] | None = None, width: int = 300,
             password: str | None = None) -> Preview:
-    """Render pages of *pdf_path* to PNG thumbnails.
+    """Render pages of *pdf_path* to PNG thumbnails (a screen edition: a line saying so).
 
     *pages* are 1-based page numbers. By default every page is shown where a person is
     looking (JupyterLab); under papermill only the first two, to keep records small.
@@ -84,6 +97,9 @@ def preview(pdf_path: str | Path, pages: list[int] | None = None, width: int = 3
     if pages is None and not in_front_end():
         pages = [1, 2]
     path = Path(pdf_path)
+    screen = path.suffix.lower().lstrip(".")
+    if screen in _SCREEN_NOTE:  # a screen edition has no pages: say what it is
+        return Preview(path=path, images=[], pages=[], total=0, screen=screen)
     secret = password or os.environ.get(PASSWORD_ENV) or None
     try:
         data = path.read_bytes()

@@ -30,6 +30,7 @@ from handouts.run.caseload import Job, task_for
 from handouts.run.pool import Done, one_line, run_tasks, undo
 
 DEFAULT_WORKBOOK = "connection"
+FORMATS = ("pdf", "html", "epub")
 
 
 def build(
@@ -72,13 +73,15 @@ def build_packets(
     discreet: bool = False,
     copies: str | None = None,
     edition: str | None = None,
+    format: str | None = None,  # noqa: A002 - the profile field's name
 ) -> list[tuple[Path, Packet]]:
     """Build every packet of one profile (see :func:`build`); return each PDF's path.
 
     *report* is given each line that tells the therapist what the profile's flags left
     out or brought in, before anything runs. *discreet* makes every packet discreet;
-    *copies* (``shared`` or ``per-partner``) overrides the profile's ``copies``, and
-    *edition* (``client`` or ``therapist``) its ``edition``.
+    *copies* (``shared`` or ``per-partner``) overrides the profile's ``copies``,
+    *edition* (``client`` or ``therapist``) its ``edition``, and *format* (``pdf``,
+    ``html`` or ``epub``) its ``format``.
     """
     if kernel and find_spec("ipykernel") is None:
         raise BuildError("--kernel needs ipykernel, which is not installed: "
@@ -92,6 +95,10 @@ def build_packets(
         profile = profile.model_copy(update={"copies": copies})
     if edition:
         profile = profile.model_copy(update={"edition": edition})
+    if format:
+        if format not in FORMATS:
+            raise BuildError(f"unknown format {format!r}", field="format", choices=FORMATS)
+        profile = profile.model_copy(update={"format": format})
     # fail fast on unknown ids, in every language and packet asked for
     planned = plan_packets(profile, file=profile_path)
     if report is not None:

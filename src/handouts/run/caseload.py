@@ -109,7 +109,8 @@ def plan(roster: str | Path, output_dir: str | Path = "output",
         for packet in planned:
             edition = packet.profile
             pdf, record_path = output_paths(output_dir, edition, workbook)
-            key = f"{edition.client_id}/{pdf.stem}"
+            # A screen edition's key keeps its suffix: it never takes a PDF's place.
+            key = f"{edition.client_id}/{pdf.stem if pdf.suffix == '.pdf' else pdf.name}"
             if key in seen:
                 problems.append(f"{where}: client_id: {edition.client_id!r} on "
                                 f"{edition.session_date} is also row {seen[key]}")

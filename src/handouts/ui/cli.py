@@ -65,9 +65,13 @@ def _note(line: str) -> None:
 @click.option("--edition", type=click.Choice(["client", "therapist"]),
               help="therapist: a session guide to the same packet, for you, never the "
                    "client (overrides the profile's edition).")
+@click.option("--format", "format_", type=click.Choice(["pdf", "html", "epub"]),
+              help="html: one web page for phones and screen readers, filled in and saved "
+                   "in the browser; epub: an e-book (overrides the profile's format).")
 @password_options
 def build(profile: Path, output_dir: Path, workbook: str, no_record: bool, kernel: bool,
           timeout: int, discreet: bool, copies: str | None, edition: str | None,
+          format_: str | None,
           password_env: str | None, ask_password: bool) -> None:
     """Build one client's handout from a PROFILE (YAML) by running the workbook.
 
@@ -79,7 +83,8 @@ def build(profile: Path, output_dir: Path, workbook: str, no_record: bool, kerne
     password = password_from(password_env, ask_password)
     built = build_packets(profile, output_dir, workbook, record=not no_record, kernel=kernel,
                           timeout=timeout, password=password, report=_note,
-                          discreet=discreet, copies=copies, edition=edition)
+                          discreet=discreet, copies=copies, edition=edition,
+                          format=format_)
     for pdf, _ in built:
         click.echo(pdf)
 
@@ -184,7 +189,8 @@ def _show_plan(path: Path, profile, planned) -> None:
                            *(["discreet"] if packet.profile.discreet else []),
                            *([f"partner {copy}'s own copy"] if copy else [])])
         click.echo(f"  {packet.profile.session_date.isoformat()}-"
-                   f"{packet_name(packet.profile, 'connection')}.pdf ({where})")
+                   f"{packet_name(packet.profile, 'connection')}.{packet.profile.format} "
+                   f"({where})")
         pages = [h.matter["safety"].id, *(
             f"{m.id} (a page per partner)" if len(pages_of(packet.profile, m)) > 1 else m.id
             for m in h.sections)]
@@ -282,7 +288,10 @@ _OUTPUT = click.option("-o", "--output", "output_dir", default="output", show_de
 @click.option("--ask-password", is_flag=True, help="Ask for the password of protected PDFs.")
 def harvest(files: tuple[Path, ...], output_dir: Path, password_env: str | None,
             ask_password: bool) -> None:
-    """Read filled handouts (FILES) back into each client's history."""
+    """Read filled handouts (FILES) back into each client's history.
+
+    FILES are filled PDFs, or the answers files saved from a screen edition (.json).
+    """
     password = password_from(password_env, False) if password_env else (
         click.prompt("Password of the PDFs", hide_input=True, err=True) if ask_password
         else None)

@@ -90,7 +90,7 @@ class Form(FormFields):
         return written
 
     def build(self) -> Path | None:
-        """Check, save the profile, build the PDF as ``handouts build`` does, show page 1."""
+        """Check, save the profile, build as ``handouts build`` does, show page 1 (of a PDF)."""
 
         lines = self.problems()
         self._changed()
@@ -120,6 +120,11 @@ class Form(FormFields):
                              f"{shown} from "
                              f"<code>clients/{html.escape(profile_path.name)}</code>. "
                              f"For the next client, press <b>New client</b>.{left}</span>")
+        if self.pdf_path.suffix != ".pdf":  # a screen edition has no pages to show here
+            self.viewer.layout.display = "none"
+            self.status.value += (f"<div style='{_LINE}'>Open it in a browser (or an e-book "
+                                  "reader) to see it as the client will.</div>")
+            return self.pdf_path
         self.viewer.layout.display = "flex"
         self.show_page(1)
         return self.pdf_path

@@ -17,6 +17,9 @@ from handouts.records.progress import ProgressView
 from handouts.ui.formvalues import ids_in, in_language, listed, ticked, with_language
 
 AUDIENCES = ("auto", "couple", "individual", "group")
+FORMATS = (("PDF (print, or fill in on a tablet)", "pdf"),
+           ("Web page (phones, screen readers; filled in the browser)", "html"),
+           ("E-book (EPUB)", "epub"))
 KIND_OF_LIST = {name: kind for kind, name in LIST_OF_KIND.items()}
 _LINE = "font-size:15px;line-height:1.5"
 
@@ -110,6 +113,8 @@ class FormFields:
         paper = self.practice.get("paper", "letter")
         self.paper = w.Dropdown(options=("letter", "a4"), value=paper, description="Paper",
                                 style=style)
+        self.format = w.Dropdown(options=FORMATS, value=self._format({}),
+                                 description="Format", style=style)
         self.large_print = w.Checkbox(value=ticked(self.practice.get("large_print")),
                                       description="Large print")
         self.fillable = w.Checkbox(value=ticked(self.practice.get("fillable")),
@@ -126,8 +131,9 @@ class FormFields:
             description="Edition", style=style)
         self.password = w.Password(description="PDF password", placeholder="optional; "
                                    "never saved", style=style)
-        for widget in (self.audience, self.language, self.paper, self.large_print,
-                       self.fillable, self.cards, self.discreet, self.copies, self.edition):
+        for widget in (self.audience, self.language, self.paper, self.format,
+                       self.large_print, self.fillable, self.cards, self.discreet,
+                       self.copies, self.edition):
             widget.observe(self._changed, "value")
         self.problems_html = w.HTML(layout=full)
         self.build_button = w.Button(description="Build the handout", button_style="primary",
@@ -163,7 +169,7 @@ class FormFields:
             w.HBox([self.topics, self.topic_picker]),
             *(w.HBox([self.lists[name], self.pickers[name]]) for name in KIND_OF_LIST),
             w.HTML("<b>Your own sections</b>"), self.section_box, add_section,
-            w.HTML("<b>Print</b>"), self.audience, self.language, self.paper,
+            w.HTML("<b>Print</b>"), self.audience, self.language, self.paper, self.format,
             w.HBox([self.large_print, self.fillable, self.cards]), self.discreet, self.copies,
             self.edition, self.password,
             self.problems_html, self.build_button, self.status, self.viewer,
@@ -255,6 +261,7 @@ class FormFields:
             self.audience.value = str(data.get("audience", "auto"))
             self.language.value = self._language(data)
             self.paper.value = str(data.get("paper", self.practice.get("paper", "letter")))
+            self.format.value = self._format(data)
             for key in ("large_print", "fillable", "cards"):
                 getattr(self, key).value = ticked(data.get(key, self.practice.get(key)))
             self.discreet.value = ticked(data.get("discreet"))
@@ -280,6 +287,11 @@ class FormFields:
             self._layout()
         finally:
             self._loading = False
+
+    def _format(self, data: dict[str, Any]) -> str:
+        """The format for raw profile *data*, else the practice's, else PDF."""
+        value = str(data.get("format") or self.practice.get("format") or "pdf")
+        return value if value in {v for _, v in FORMATS} else "pdf"
 
     def _language(self, data: dict[str, Any]) -> str:
         """The language choice for raw profile *data*, else the practice's language."""
@@ -371,6 +383,7 @@ class FormFields:
         else:
             data["language"] = self.language.value
         data["paper"] = self.paper.value
+        data["format"] = self.format.value
         data["large_print"] = bool(self.large_print.value)
         data["fillable"] = bool(self.fillable.value)
         data["cards"] = bool(self.cards.value)
