@@ -80,3 +80,20 @@ def starts_fresh(text: str, names: list[str]) -> bool:
     head = normalise(text)[:160]
     return (any(head.startswith(s) for s in PART_STARTS)
             or any(f"For {n}" in head or f"Para {n}" in head for n in names))
+
+
+def couple_form(folder: Path, client_id: str, names: tuple[str, str], session_date: str,
+                topics: str, flags: str):
+    """Return the form app on a new practice *folder*, filled in for two partners."""
+    from handouts.ui.form import Form  # the form needs ipywidgets, an optional extra
+    from handouts.ui.lab import init_folder
+
+    init_folder(folder)
+    form = Form(folder)
+    form.client_id.value = client_id
+    form.partner_rows[0][0].value = names[0]
+    form.add_partner(names[1])
+    form.session_date.value = session_date
+    form.topics.value = topics
+    form.flags.value = flags
+    return form

@@ -16,7 +16,7 @@ from pathlib import Path
 import pypdf
 import pytest
 import yaml
-from helpers import normalise, pdf_text, write_profile
+from helpers import couple_form, normalise, pdf_text, write_profile
 
 from handouts.content.flags import parse_flags
 from handouts.content.library import load_library
@@ -278,17 +278,10 @@ def test_papermill_with_a_violence_profile_writes_each_partners_packet(client_di
 def test_the_form_app_builds_the_packets_and_says_what_was_left_out(tmp_path):
     pytest.importorskip("ipywidgets")
     from handouts.ui.form import Form
-    from handouts.ui.lab import init_folder
 
     folder = tmp_path / "practice"
-    init_folder(folder)
-    form = Form(folder)
-    form.client_id.value = "c-7303"
-    form.partner_rows[0][0].value = "Quinlan"
-    form.add_partner("Marisela")
-    form.session_date.value = "2026-12-01"
-    form.topics.value = "connection"
-    form.flags.value = "coercion-concern"
+    form = couple_form(folder, "c-7303", ("Quinlan", "Marisela"), "2026-12-01",
+                       "connection", "coercion-concern")
     assert form.build() is not None, form.status.value
     status = form.status.value
     assert "notes-partner-1.pdf" in status and "notes-partner-2.pdf" in status

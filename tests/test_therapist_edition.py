@@ -8,7 +8,7 @@ import re
 
 import pypdf
 import pytest
-from helpers import normalise, pdf_text, write_profile
+from helpers import couple_form, normalise, pdf_text, write_profile
 
 from handouts.content.library import load_library
 from handouts.content.parse import parse_module_text
@@ -130,18 +130,9 @@ def test_the_demo_couples_guide_is_for_the_therapist_only(client_dir, examples, 
 
 def test_a_flagged_guide_from_the_form_lists_the_flags_and_the_pages_left_out(tmp_path):
     pytest.importorskip("ipywidgets")
-    from handouts.ui.form import Form
-    from handouts.ui.lab import init_folder
-
     folder = tmp_path / "practice"
-    init_folder(folder)
-    form = Form(folder)
-    form.client_id.value = "guide-0033"
-    form.partner_rows[0][0].value = "Jordan"
-    form.add_partner("Casey")
-    form.session_date.value = "2026-12-06"
-    form.topics.value = "connection, after-an-affair"
-    form.flags.value = "affair-crisis"
+    form = couple_form(folder, "guide-0033", ("Jordan", "Casey"), "2026-12-06",
+                       "connection, after-an-affair", "affair-crisis")
     form.fillable.value = True
     form.edition.value = "therapist"
     assert form.values()["edition"] == "therapist"
