@@ -151,3 +151,14 @@ def test_a_flagged_guide_from_the_form_lists_the_flags_and_the_pages_left_out(tm
     assert not (pdf.parent / ".issued.jsonl").exists()
     saved = (folder / "clients" / "guide-0033.yaml").read_text(encoding="utf-8")
     assert "edition: therapist" in saved
+
+
+def test_a_guide_asked_for_as_a_web_page_stops_in_one_line_and_writes_nothing(
+        examples, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["build", str(examples / "clients" / "sample-couple.yaml"), "-o", str(out),
+                 "--edition", "therapist", "--format", "html"])
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(errors) == 1
+    assert "format" in errors[0] and "PDF only" in errors[0] and "valid: pdf" in errors[0]
+    assert not out.exists() or not any(out.rglob("*.html"))

@@ -278,6 +278,9 @@ def plan_edition(profile: Profile, library: Library, file: object | None = None
     planned = [Packet(p, assemble(p, library, file)) for p in packets(client, library)]
     if profile.edition == "client":
         return planned
+    if profile.format != "pdf":
+        raise ProfileError(f"the therapist's guide is a PDF only, not {profile.format}",
+                           file=file, field="format", choices=("pdf",))
     return [Packet(packets(profile, library)[0], planned[0].handout, tuple(planned))]
 
 
