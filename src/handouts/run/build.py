@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable
 from importlib.util import find_spec
 from pathlib import Path
+from typing import get_args
 
 from pydantic import SecretStr
 
@@ -30,7 +31,7 @@ from handouts.run.caseload import Job, task_for
 from handouts.run.pool import Done, one_line, run_tasks, undo
 
 DEFAULT_WORKBOOK = "connection"
-FORMATS = ("pdf", "html", "epub")
+FORMATS = get_args(Profile.model_fields["format"].annotation)  # the profile says which
 
 
 def build(
