@@ -20,8 +20,9 @@ from pydantic import (
 )
 
 from handouts.content.flags import Flag, check_references, parse_flags
-from handouts.content.module import LANGUAGES, MATTER_IDS, Module, Topic
+from handouts.content.module import LANGUAGES, LIST_OF_KIND, MATTER_IDS, Module, Topic
 from handouts.content.parse import module_problems, parse_module
+from handouts.content.programs import Program, check_program_ids, load_programs
 from handouts.core.resources import library_dir, load_yaml
 from handouts.errors import LibraryError
 
@@ -35,9 +36,10 @@ class Library:
     sources: Mapping[str, str] = field(default_factory=dict)
     flags: Mapping[str, Flag] = field(default_factory=dict)
     topics: Mapping[str, Topic] = field(default_factory=dict)
+    programs: Mapping[str, Program] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in ("modules", "sources", "flags", "topics"):
+        for name in ("modules", "sources", "flags", "topics", "programs"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
 
     def get(self, module_id: str) -> Module:
@@ -59,7 +61,7 @@ class Library:
     def with_module(self, module: Module) -> Library:
         """Return a copy of this library with *module* added or replacing its id."""
         return Library(self.language, {**self.modules, module.id: module}, self.sources,
-                       self.flags, self.topics)
+                       self.flags, self.topics, self.programs)
 
 
 def _read_mapping(path: Path) -> dict:
@@ -198,7 +200,13 @@ def _load_library(practice_library: str | Path | None, language: str) -> Library
                     raise LibraryError(f"topic {topic.id!r} names no module {module_id!r}",
                                        file=roots[0] / language / "topics.yaml",
                                        field=f"{topic.id}.{name}", choices=modules)
-    return Library(language, modules, sources, flags, topics)
+    programs = load_programs(roots)
+    ids = {name: sorted(i for i, m in modules.items() if m.kind == kind)
+           for kind, name in LIST_OF_KIND.items()}
+    for program, path in programs.values():
+        check_program_ids(program, ids, sorted(topics), path)
+    return Library(language, modules, sources, flags, topics,
+                   {key: program for key, (program, _) in programs.items()})
 
 
 def check_library(practice_library: str | Path | None = None) -> list[LibraryError]:

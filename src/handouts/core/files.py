@@ -106,6 +106,8 @@ def packet_name(profile, workbook: str | Path) -> str:
     topics = tuple(getattr(profile, "topics", ()))
     if getattr(profile, "discreet", False):
         name = "notes"
+    elif getattr(profile, "program", "") and getattr(profile, "week", 0):
+        name = f"{profile.program}-week-{profile.week}"
     elif topics:
         name = topics[0] if len(topics) == 1 else f"{topics[0]}-and-more"
     else:

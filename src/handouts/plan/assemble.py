@@ -9,6 +9,7 @@ from types import MappingProxyType
 
 from handouts.content.library import Library, load_library
 from handouts.content.module import LIST_OF_KIND, Module
+from handouts.content.programs import Program, Week
 from handouts.errors import HandoutsError, ProfileError
 from handouts.plan.profile import OwnSection, Profile
 from handouts.plan.reading import read_profile
@@ -19,6 +20,7 @@ from handouts.plan.routing import (
     individual_packets,
     leave_reason,
     packets,
+    program_week,
     route,
 )
 
@@ -49,6 +51,9 @@ class Handout:
     changes: tuple[Change, ...] = ()
     # A packet for one reader alone under a flag of fear or coercion.
     alone: bool = False
+    # The program this packet is a week of, and that week (None outside a program).
+    program: Program | None = None
+    week: Week | None = None
 
     @property
     def left_out(self) -> tuple[Change, ...]:
@@ -69,6 +74,8 @@ class Handout:
                  *(f"{w.id}@{w.version}" for w in self.worksheets)]
         if self.profile.partner_copy:  # each partner's own packet is read back as theirs
             parts.append(f"partner-{self.profile.partner_copy}")
+        if self.week is not None:  # two weeks built on one day stay two handouts
+            parts.append(f"program-{self.profile.program}-week-{self.week.week}")
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
 
     @property
@@ -104,6 +111,10 @@ def id_problems(chosen: Mapping[str, object], library: Library | None = None,
     kinds = {"topics": ("topic", list(library.topics)), "flags": ("flag", list(library.flags)),
              **{name: (f"{kind} id", library.ids(kind)) for name, kind in LISTS.items()}}
     found = []
+    program = chosen.get("program")
+    if isinstance(program, str) and program and program not in library.programs:
+        found.append(ProfileError(f"unknown program {program!r}", file=file, field="program",
+                                  choices=library.programs))
     for name, (what, valid) in kinds.items():
         values = chosen.get(name) or ()
         if isinstance(values, str):
@@ -132,7 +143,7 @@ def _raise_all(found: list[ProfileError]) -> None:
 
 
 def _chosen(profile: Profile) -> dict[str, object]:
-    return {name: getattr(profile, name) for name in ("topics", "flags", *LISTS)}
+    return {name: getattr(profile, name) for name in ("topics", "flags", "program", *LISTS)}
 
 
 def check_choices(profile: Profile, library: Library, file: object | None = None) -> None:
@@ -141,6 +152,10 @@ def check_choices(profile: Profile, library: Library, file: object | None = None
     The error raised is the first; its ``problems`` list every one.
     """
     found = id_problems(_chosen(profile), library, file)
+    if profile.program in library.programs and program_week(profile, library) is None:
+        weeks = library.programs[profile.program].weeks
+        found.append(ProfileError(f"program {profile.program!r} has no week {profile.week}",
+                                  file=file, field="week", choices=[str(w.week) for w in weeks]))
     for list_name, kind in LISTS.items():
         valid = library.ids(kind)
         seen: set[str] = set()
@@ -193,6 +208,8 @@ def assemble(profile: Profile, library: Library, file: object | None = None) -> 
     # A handout built for one topic is titled by it (never by a client's name).
     topics = [library.topics[t].title for t in profile.topics if t in library.topics]
     _raise_all(id_problems(_chosen(profile), library, file))  # all of them, before routing
+    week = program_week(profile, library)
+    program = library.programs[profile.program] if week is not None else None
     profile, changes = route(profile, library)
     check_choices(profile, library, file)
     alone = individual_packets(profile, library) and profile.reader == "individual"
@@ -201,6 +218,8 @@ def assemble(profile: Profile, library: Library, file: object | None = None) -> 
             "discreet": True, "practice_name": profile.discreet_name, "practice_logo": "",
             "practice_contact": ""})
         title = DISCREET_TITLES[profile.language]
+    elif program is not None:
+        title = f"{program.title.get(profile.language)}"
     else:
         title = topics[0] if len(topics) == 1 else TITLES[profile.language]
 
@@ -239,6 +258,8 @@ def assemble(profile: Profile, library: Library, file: object | None = None) -> 
         own_after=MappingProxyType(own_after),
         changes=changes,
         alone=alone,
+        program=program,
+        week=week,
     )
 
 

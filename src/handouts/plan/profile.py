@@ -155,6 +155,22 @@ class Profile(BaseModel):
     quote: Annotated[str, StringConstraints(max_length=300)] = _described(
         "One line you choose to quote on the 'Since last time' page; nothing a partner "
         "wrote is quoted unless you put it here.", default="")
+    program: Annotated[str, StringConstraints(max_length=64)] = _described(
+        "A program to follow (`handouts program list`); with week, builds that week's "
+        "packet: its modules come in as a topic's do, with a 'your weeks so far' tracker "
+        "and a weekly check-in.", default="")
+    week: int = _described("The program week to build (1, 2, ...); a gate the therapist "
+                           "has not confirmed stops the build (handouts program advance).",
+                           default=0, ge=0, le=26)
+    calendar: bool = _described(
+        "Also write an .ics calendar file beside the PDF: one event per practice day of "
+        "the week from session_date, with neutral text.", default=False)
+    calendar_time: Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+                             ] = _described("Time of day of the calendar's practice "
+                                            "events (HH:MM).", default="19:00")
+    calendar_details: bool = _described(
+        "Name the practices in the calendar events (a practice's choice: events are "
+        "neutral, 'Practice time', by default).", default=False)
     password: SecretStr = _described(
         "Password to open the PDF (AES-256). Never recorded: give it with "
         "--password-env or --ask-password, or in a profile file.",
@@ -186,6 +202,9 @@ class Profile(BaseModel):
         if self.partner_copy > len(self.partners) > 1:
             raise ValueError(f"partner_copy must be a partner's number (1 to "
                              f"{len(self.partners)})")
+        if bool(self.program) != bool(self.week):
+            raise ValueError("program and week go together: give both (week 1, 2, ...) "
+                             "or neither")
         names = {p.name for p in self.partners}
         for ritual, who in self.participants.items():
             unknown = [n for n in who if n not in names]
@@ -228,7 +247,8 @@ class Profile(BaseModel):
 PRACTICE_FIELDS = (
     "practice_name", "practice_contact", "practice_logo", "accent_color", "crisis_lines",
     "practice_library", "therapist", "language", "paper", "large_print", "fillable",
-    "ink_saver", "cards", "discreet_name", "immigration_note", "format",
+    "ink_saver", "cards", "discreet_name", "immigration_note", "format", "calendar_time",
+    "calendar_details",
 )
 PARAMETERS = tuple(Profile.model_fields)
 _PATH_FIELDS = ("practice_logo", "practice_library")
@@ -236,9 +256,9 @@ _PATH_FIELDS = ("practice_logo", "practice_library")
 # (papermill's -p, unquoted YAML) and may have lost its meaning (00123 -> 123).
 STRING_FIELDS = ("client_id", "therapist", "note", "audience", "language", "edition", "paper",
                  "practice_name", "practice_contact", "practice_logo", "accent_color",
-                 "practice_library", "discreet_name", "format")
+                 "practice_library", "discreet_name", "format", "program", "calendar_time")
 BOOL_FIELDS = ("large_print", "fillable", "ink_saver", "cards", "discreet",
-               "immigration_note")
+               "immigration_note", "calendar", "calendar_details")
 
 
 MAX_FILE_BYTES = 1_000_000  # a profile, practice file or YAML roster is far smaller

@@ -67,7 +67,7 @@ def packets(profile: Profile, library: Library) -> list[Profile]:
         return [base.model_copy(update={"partner_copy": number})
                 for number in range(1, len(profile.partners) + 1)]
     alone = {"audience": "individual", "note": "", "own_sections": (), "quote": "",
-             "since_last_time": False, "participants": {}}
+             "since_last_time": False, "participants": {}, "calendar_details": False}
     if profile.partner_copy or len(profile.partners) == 1:
         return [base.model_copy(update=alone)]
     return [base.model_copy(update={**alone, "partners": (partner,), "partner_copy": number})
@@ -103,8 +103,25 @@ def leave_reason(module_id: str, profile: Profile, library: Library) -> tuple[st
     return None
 
 
+def program_week(profile: Profile, library: Library):
+    """Return the program week *profile* follows (None without a program or if unknown)."""
+    program = library.programs.get(profile.program) if profile.program else None
+    if program is None:
+        return None
+    return next((w for w in program.weeks if w.week == profile.week), None)
+
+
+def _recommending(profile: Profile, library: Library) -> list:
+    """Return what recommends modules: the program's week, its topics, then the profile's."""
+    week = program_week(profile, library)
+    topic_ids = [*(week.topics if week else ()), *profile.topics]
+    topics = [library.topics[t] for t in dict.fromkeys(topic_ids) if t in library.topics]
+    return [week, *topics] if week else topics  # unknown topics: check_choices names them
+
+
 def route(profile: Profile, library: Library) -> tuple[Profile, tuple[Change, ...]]:
-    """Expand the profile's topics and apply its flags; return it and what changed.
+    """Expand the profile's program week and topics, apply its flags; return it and what
+    changed.
 
     Modules a topic brought in that a flag rules out, or that are not written for this
     reader, are left out and reported. Modules a flag brings in come first in their list.
@@ -113,10 +130,7 @@ def route(profile: Profile, library: Library) -> tuple[Profile, tuple[Change, ..
     """
     changes: list[Change] = []
     lists: dict[str, list[str]] = {name: [] for name in LISTS}
-    for topic_id in profile.topics:
-        topic = library.topics.get(topic_id)
-        if topic is None:
-            continue  # reported by check_choices with the valid topics
+    for topic in _recommending(profile, library):
         for name in LISTS:
             for module_id in getattr(topic, name):
                 if module_id in lists[name] or module_id in getattr(profile, name):

@@ -160,3 +160,14 @@ def load_profile(path: str | Path) -> Profile:
 def to_parameters(profile: Profile) -> dict[str, Any]:
     """Return the profile as plain workbook parameters (JSON-safe, never the password)."""
     return profile.model_dump(mode="json", exclude={"password"})
+
+
+def with_program(profile: Profile, program: str | None, week: int | None,
+                 file: object | None = None) -> Profile:
+    """Return *profile* following *program* at *week* (each overrides the profile's own)."""
+    program = program if program is not None else profile.program
+    week = week if week is not None else profile.week
+    if bool(program) != bool(week):
+        raise ProfileError("program and week go together: give both (week 1, 2, ...) or "
+                           "neither", file=file, field="week" if program else "program")
+    return profile.model_copy(update={"program": program, "week": week})

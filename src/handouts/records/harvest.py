@@ -39,6 +39,9 @@ _FIELD = re.compile(
     r"(?P<module>[a-z0-9]+(?:-[a-z0-9]+)*)\.p(?P<partner>[1-8])\."
     r"(?:day-(?P<day>[1-7])|prompt-(?P<prompt>\d{1,2})|"
     r"extra-(?P<extra>\d{1,2})\.item-(?P<item>\d{1,3})(?:\.choice-(?P<choice>\d{1,2}))?)")
+# The weekly check-in of a program week: two 1-5 scales (a tick box per number) and a word.
+_CHECKIN = re.compile(r"checkin\.p(?P<partner>[1-8])\."
+                      r"(?:(?P<question>close|ease)-(?P<number>[1-5])|(?P<word>word))")
 _PREFILLED = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\.(?:p[1-8]\.)?(names|week-of)")
 SCHEMAS = ("2",)
 
@@ -75,6 +78,9 @@ def record_issued(handout, pdf_path: str | Path, key=None) -> None:
         "copy": profile.partner_copy,
         # What the profile's flags left out, and why: the therapist's record, not the PDF.
         "left_out": [str(c) for c in getattr(handout, "left_out", ())],
+        # The program week this handout is (a tracker and the gates read it back).
+        **({"program": profile.program, "week": profile.week, "checkin": True}
+           if getattr(handout, "week", None) is not None else {}),
         "render_key": key.digest if key is not None else "",
         "rituals": [{"id": w.id, "version": w.version, "title": w.title,
                      "prompts": list(w.prompts),
@@ -114,6 +120,10 @@ def _answers(fields: dict[str, Any], issue: dict[str, Any], path: Path) -> list[
     out: dict[tuple[str, int], dict[str, Any]] = {}
     for name, value in fields.items():
         if value is None or _PREFILLED.fullmatch(name):
+            continue
+        checkin = _CHECKIN.fullmatch(name)
+        if checkin and issue.get("checkin"):
+            _checkin_answer(out, checkin, value, issue, path, name)
             continue
         match = _FIELD.fullmatch(name)
         if not match or match["module"] not in rituals:
@@ -157,12 +167,50 @@ def _answers(fields: dict[str, Any], issue: dict[str, Any], path: Path) -> list[
                                field=name)
         if text.strip():
             entry["prompts"][str(number)] = text.strip()
+    _settle_checkins(out)
     answers = [e for e in out.values()
-               if e["days"] or e["prompts"] or e["choices"] or e.get("writing")]
+               if e["days"] or e["prompts"] or e["choices"] or e.get("writing")
+               or e.get("checkin")]
     for entry in answers:
         entry["days"].sort()
         entry["choices"].sort(key=lambda c: (c["extra"], c["item"], c["choice"]))
     return sorted(answers, key=lambda e: (e["module"], e["partner"]))
+
+
+def _checkin_answer(out: dict, match: re.Match, value: Any, issue: dict, path: Path,
+                    name: str) -> None:
+    """Add one check-in answer (a scale's 1-5, or the one word) to *out*, checked."""
+    import pikepdf  # lazy: only encrypting or reading a filled PDF needs pikepdf
+
+    partner = int(match["partner"])
+    if partner > issue["partners"]:
+        raise HarvestError(f"has a field for partner {partner}, but the handout was made "
+                           f"for {issue['partners']}", file=path, field=name)
+    entry = out.setdefault(("checkin", partner), {
+        "module": "checkin", "partner": partner, "days": [], "prompts": {},
+        "choices": [], "checkin": {}})
+    if match["word"]:
+        if not isinstance(value, pikepdf.String):
+            raise HarvestError("an answer space holds something other than text",
+                               file=path, field=name)
+        word = " ".join(str(value).split())[:40]
+        if word:
+            entry["checkin"]["word"] = word
+        return
+    if not isinstance(value, pikepdf.Name):
+        raise HarvestError("a tick box holds something other than a tick", file=path,
+                           field=name)
+    if str(value) not in ("/Off", "/"):
+        entry.setdefault("ticked", {}).setdefault(match["question"], []).append(
+            int(match["number"]))
+
+
+def _settle_checkins(out: dict) -> None:
+    """Keep a scale's answer only when exactly one of its boxes is ticked."""
+    for entry in out.values():
+        for question, ticked in sorted(entry.pop("ticked", {}).items()):
+            if len(ticked) == 1:
+                entry["checkin"][question] = ticked[0]
 
 
 def _find_issue(output_dir: Path, handout_id: str, path: Path) -> tuple[Path, dict]:

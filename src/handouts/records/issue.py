@@ -3,16 +3,22 @@ then record it as issued; or write the therapist's guide to it, which is never i
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+from handouts.core.files import atomic_write
 from handouts.errors import BuildError, RenderError
 from handouts.plan.guide import Guide
 from handouts.plan.renderkey import render_key
 from handouts.records.harvest import record_issued
+from handouts.records.programs import check_gate, weeks_so_far
 from handouts.records.progress import since_last_time
+from handouts.render.calendar import calendar_bytes
 from handouts.render.html import render_guide, render_html
 from handouts.render.pdf import password_for, write_pdf
 from handouts.render.screen import write_screen
+
+log = logging.getLogger("handouts")
 
 
 def write_handout(handout, path: str | Path, template: str = "handout", *,
@@ -23,7 +29,8 @@ def write_handout(handout, path: str | Path, template: str = "handout", *,
     previews all call it. The profile's ``format`` says what is written: a PDF, or a
     screen edition (one web page, or an EPUB). *reuse_layout* keeps the layout of
     unchanged parts from this process's last PDF build (a notebook someone is editing);
-    the PDF is the same.
+    the PDF is the same. A program week whose gate the therapist has not confirmed stops
+    here, in every door.
     """
     profile = handout.profile
     if profile.edition == "therapist":  # the guide is planned from the client packets
@@ -31,19 +38,25 @@ def write_handout(handout, path: str | Path, template: str = "handout", *,
                          "with write_guide(session_guide(packet, library), path), or build "
                          "it with `handouts build PROFILE --edition therapist`",
                          field="edition", choices=("client", "therapist"))
+    folder = Path(path).parent
+    check_gate(handout, folder)
     since = None
     if profile.since_last_time:
-        since = since_last_time(Path(path).parent, profile.session_date.isoformat())
-    key = render_key(profile, template, since)
+        since = since_last_time(folder, profile.session_date.isoformat())
+    weeks = None
+    if getattr(handout, "week", None) is not None and not handout.alone:
+        # under a flag of fear or coercion each packet is for one reader: no shared rows
+        weeks = weeks_so_far(folder, handout.program, handout.week.week, profile.language)
+    key = render_key(profile, template, since if weeks is None else (since, weeks))
     if profile.format != "pdf":
         if password_for(profile):
             raise RenderError(f"a password protects a PDF only, not an {profile.format.upper()} "
                               "file: build it as a PDF, or without the password",
                               field="password", choices=("pdf",))
-        written = write_screen(handout, path, since=since, template=template)
+        written = write_screen(handout, path, since=since, template=template, weeks=weeks)
     else:
         written = write_pdf(
-            render_html(handout, template=template, since=since), path,
+            render_html(handout, template=template, since=since, weeks=weeks), path,
             fillable=profile.fillable,
             extra_files=[profile.practice_logo] if profile.practice_logo else [],
             source_date=profile.session_date, password=password_for(profile),
@@ -52,6 +65,12 @@ def write_handout(handout, path: str | Path, template: str = "handout", *,
     # The records layer writes the record, with the same key: a filled copy can be read
     # back (handouts harvest) and matched to exactly what was drawn.
     record_issued(handout, written, key)
+    if profile.calendar:
+        data = calendar_bytes(handout)
+        if data is None:
+            log.info("no calendar file: this packet holds no practice to schedule")
+        else:
+            atomic_write(Path(written).with_suffix(".ics"), data)
     return written
 
 

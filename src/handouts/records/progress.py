@@ -21,6 +21,7 @@ from handouts.records.harvest import (
     load_history,
     read_jsonl,
 )
+from handouts.records.programs import checkin_rows
 from handouts.render.preview import in_front_end
 
 MISSING_MATPLOTLIB = ("the practice chart needs matplotlib, which is not installed: "
@@ -45,6 +46,8 @@ def practice_rows(issued: list[dict], history: list[dict]) -> list[Practice]:
     days: dict[tuple[str, str, int], set[int]] = {}
     for record in history:
         for answer in record["answers"]:
+            if "checkin" in answer:  # the weekly check-in: its own table
+                continue
             key = (record["handout"], answer["module"], answer["partner"])
             days.setdefault(key, set()).update(answer["days"])
     rows = [Practice(weeks.get(h, "?"), ritual, titles.get((h, ritual), ritual), partner,
@@ -77,9 +80,17 @@ def since_last_time(folder: Path, before: str) -> list[Practice]:
     return [r for r in rows if r.week == latest]
 
 
-def tables(issued: list[dict], rows: list[Practice], answers: list[tuple]
+def tables(issued: list[dict], rows: list[Practice], answers: list[tuple],
+           checkins: list[tuple[str, ...]] | None = None,
            ) -> list[tuple[str, tuple[str, ...], list[tuple[str, ...]]]]:
-    """Return the progress report as (title, columns, rows) tables, for any display."""
+    """Return the progress report as (title, columns, rows) tables, for any display.
+
+    *checkins* are a program's weekly check-ins (:func:`programs.checkin_rows`): their
+    table follows the practice days when there are any.
+    """
+    extra = [("Weekly check-in", ("week", "partner", "how close (1-5)",
+                                  "how easy to make time (1-5)", "one word"),
+              list(checkins))] if checkins else []
     return [
         ("Assigned", ("week of", "rituals"),
          [(r["session_date"], (", ".join(w["title"] for w in r["rituals"]) or "-")
@@ -87,6 +98,7 @@ def tables(issued: list[dict], rows: list[Practice], answers: list[tuple]
          for r in issued]),
         ("Days practised", ("week of", "ritual", "partner", "days"),
          [(r.week, r.title, str(r.partner), str(r.days)) for r in rows]),
+        *extra,
         ("Reflections", ("week of", "ritual", "partner", "prompt", "answer"),
          [(week, title, str(partner), prompt, text)
           for week, title, partner, prompt, text in answers]),
@@ -149,6 +161,11 @@ def client_progress(output_dir: str | Path, client_id: str):
     return issued, practice_rows(issued, history), reflections(issued, history)
 
 
+def client_checkins(output_dir: str | Path, client_id: str) -> list[tuple[str, ...]]:
+    """Return one client's weekly check-ins (see :func:`programs.checkin_rows`)."""
+    return checkin_rows(*load_history(output_dir, client_id))
+
+
 def report_html(output_dir: str | Path, client_id: str, names: list[str] | None = None) -> str:
     """Return one client's progress (tables and chart) as HTML, for a notebook or the app."""
 
@@ -167,7 +184,8 @@ def report_html(output_dir: str | Path, client_id: str, names: list[str] | None 
     if png:
         parts.append(f"<img alt='practice days per ritual per week' style='max-width:100%' "
                      f"src='data:image/png;base64,{png}'>")
-    for title, columns, body in tables(issued, rows, answers):
+    for title, columns, body in tables(issued, rows, answers,
+                                       client_checkins(output_dir, client_id)):
         if not body:
             parts.append(f"<p><b>{title}</b>: nothing yet"
                          + (" (harvest a filled handout first)" if title != "Assigned"

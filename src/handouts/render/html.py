@@ -311,14 +311,15 @@ SCREENS = ("", "html", "epub")
 
 def render_html(handout: Handout, extra_templates: str | Path | None = None,
                 template: str = "handout", since: list | None = None,
-                screen: str = "") -> str:
+                screen: str = "", weeks: list | None = None) -> str:
     """Render *handout* with *template* (``handout`` or ``quick``) to an HTML document.
 
     *since* holds last time's practice rows for the "Since last time" page (see
     :func:`handouts.records.progress.since_last_time`); it is shown only when the profile asks.
     *screen* is ``html`` or ``epub`` for the screen editions (:mod:`handouts.render.screen`):
     the same pages with the screen stylesheet, landmarks and, in ``html``, fields to fill
-    in; empty for print.
+    in; empty for print. *weeks* holds a program's weeks so far
+    (:func:`handouts.records.programs.weeks_so_far`).
     """
     if template not in TEMPLATES:
         raise RenderError(f"unknown template {template!r}", field="template", choices=TEMPLATES)
@@ -329,7 +330,8 @@ def render_html(handout: Handout, extra_templates: str | Path | None = None,
         raise RenderError(f"the {template} template prints PDF only", field="format",
                           choices=("pdf",))
     since = since if handout.profile.since_last_time else None
-    return _render(template, handout, extra_templates, since=since, screen=screen)
+    return _render(template, handout, extra_templates, since=since, screen=screen,
+                   weeks=weeks)
 
 
 def render_guide(guide: Guide, extra_templates: str | Path | None = None) -> str:
@@ -338,7 +340,7 @@ def render_guide(guide: Guide, extra_templates: str | Path | None = None) -> str
 
 
 def _render(template: str, h: Handout | Guide, extra_templates: str | Path | None,
-            since: list | None, screen: str = "") -> str:
+            since: list | None, screen: str = "", weeks: list | None = None) -> str:
     profile = h.profile
     logo = Path(profile.practice_logo) if profile.practice_logo else None
     if logo is not None:
@@ -364,6 +366,7 @@ def _render(template: str, h: Handout | Guide, extra_templates: str | Path | Non
             fonts=[] if screen else font_faces(fallbacks),
             logo_url=(data_uri(logo) if screen else logo.as_uri()) if logo else "",
             since=since,
+            weeks=weeks,
             screen=screen,
             # Fields to fill in: the PDF's when fillable, always in the web page, never
             # in an e-book (its readers have no way to save them).

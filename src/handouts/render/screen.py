@@ -31,17 +31,19 @@ SCREEN_FAMILY = "Atkinson Hyperlegible"
 
 
 def render_page(handout: Handout, since: list | None = None,
-                extra_templates: str | Path | None = None, template: str = "handout") -> str:
+                extra_templates: str | Path | None = None, template: str = "handout",
+                weeks: list | None = None) -> str:
     """Return the packet as one self-contained, fillable web page."""
-    page = screen_html(handout, "html", since, extra_templates, template)
+    page = screen_html(handout, "html", since, extra_templates, template, weeks)
     return page.replace(FONT_MARK, font_faces_inline(page), 1)
 
 
 def screen_html(handout: Handout, screen: str, since: list | None = None,
-                extra_templates: str | Path | None = None, template: str = "handout") -> str:
+                extra_templates: str | Path | None = None, template: str = "handout",
+                weeks: list | None = None) -> str:
     """Return the screen rendering of *handout* for *screen* (``html`` or ``epub``)."""
     page = render_html(handout, extra_templates, template=template, since=since,
-                       screen=screen)
+                       screen=screen, weeks=weeks)
     if handout.profile.language != "en":
         # The icons' descriptions are written in English: say so to a screen reader.
         page = page.replace('<svg class="icon" ', '<svg class="icon" lang="en" ')
@@ -49,17 +51,20 @@ def screen_html(handout: Handout, screen: str, since: list | None = None,
 
 
 def write_screen(handout: Handout, path: str | Path, since: list | None = None,
-                 extra_templates: str | Path | None = None, template: str = "handout") -> Path:
-    """Write the profile's screen edition (``format`` html or epub) atomically (0600)."""
+                 extra_templates: str | Path | None = None, template: str = "handout",
+                 weeks: list | None = None) -> Path:
+    """Write the profile's screen edition (``format`` html or epub) atomically (0600);
+    *weeks* holds a program's weeks so far, as for the PDF."""
     kind = handout.profile.format
     if kind not in FORMATS:
         raise RenderError(f"{kind!r} is not a screen edition", field="format",
                           choices=FORMATS)
     if kind == "html":
-        data = render_page(handout, since, extra_templates, template).encode("utf-8")
+        data = render_page(handout, since, extra_templates, template,
+                           weeks).encode("utf-8")
     else:
-        data = render_epub(screen_html(handout, "epub", since, extra_templates, template),
-                           handout)
+        data = render_epub(screen_html(handout, "epub", since, extra_templates, template,
+                                       weeks), handout)
     try:
         return atomic_write(path, data)
     except OSError as exc:

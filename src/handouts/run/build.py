@@ -23,7 +23,8 @@ from handouts.core.resources import workbook_path
 from handouts.errors import BuildError, HandoutsError
 from handouts.plan.assemble import Packet, plan_packets, plan_report
 from handouts.plan.profile import Profile
-from handouts.plan.validation import load_profile, to_parameters
+from handouts.plan.validation import load_profile, to_parameters, with_program
+from handouts.records.programs import check_gate
 from handouts.records.store import build_lock, issued_ids
 from handouts.render.glyphs import fallbacks_needed
 from handouts.render.pdf import PASSWORD_ENV
@@ -75,14 +76,16 @@ def build_packets(
     copies: str | None = None,
     edition: str | None = None,
     format: str | None = None,  # noqa: A002 - the profile field's name
+    program: str | None = None,
+    week: int | None = None,
 ) -> list[tuple[Path, Packet]]:
     """Build every packet of one profile (see :func:`build`); return each PDF's path.
 
     *report* is given each line that tells the therapist what the profile's flags left
     out or brought in, before anything runs. *discreet* makes every packet discreet;
     *copies* (``shared`` or ``per-partner``) overrides the profile's ``copies``,
-    *edition* (``client`` or ``therapist``) its ``edition``, and *format* (``pdf``,
-    ``html`` or ``epub``) its ``format``.
+    *edition* (``client`` or ``therapist``) its ``edition``, *format* (``pdf``,
+    ``html`` or ``epub``) its ``format``, and *program* and *week* its program and week.
     """
     if kernel and find_spec("ipykernel") is None:
         raise BuildError("--kernel needs ipykernel, which is not installed: "
@@ -100,6 +103,8 @@ def build_packets(
         if format not in FORMATS:
             raise BuildError(f"unknown format {format!r}", field="format", choices=FORMATS)
         profile = profile.model_copy(update={"format": format})
+    if program or week:
+        profile = with_program(profile, program, week, profile_path)
     # fail fast on unknown ids, in every language and packet asked for
     planned = plan_packets(profile, file=profile_path)
     if report is not None:
@@ -115,6 +120,8 @@ def build_packets(
         private_dir(real_client_folder(output_dir, paths[0][0], where))
     except OSError as exc:
         raise cannot_write(paths[0][0].parent, exc, where) from None
+    for packet, (pdf_path, _) in zip(planned, paths, strict=True):
+        check_gate(packet.handout, pdf_path.parent, output_dir)  # before any work
     for edition, (pdf_path, record_path) in zip(editions, paths, strict=True):
         job = Job(0, edition, edition.client_id, "", pdf_path, record_path)
         if kernel:

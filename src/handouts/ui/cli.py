@@ -24,11 +24,12 @@ from handouts.plan.validation import load_profile
 from handouts.records.harvest import client_folder
 from handouts.records.harvest import forget as run_forget
 from handouts.records.harvest import harvest as run_harvest
-from handouts.records.progress import client_progress, save_chart, tables
+from handouts.records.progress import client_checkins, client_progress, save_chart, tables
 from handouts.render.glyphs import fallbacks_needed
 from handouts.render.html import environment, pages_of
 from handouts.run.batch import print_summary, run_with_progress
 from handouts.run.build import build_packets
+from handouts.ui.cli_program import program
 from handouts.ui.lab import init_folder, serve
 from handouts.ui.passwords import password_from, password_options
 
@@ -68,10 +69,12 @@ def _note(line: str) -> None:
 @click.option("--format", "format_", type=click.Choice(["pdf", "html", "epub"]),
               help="html: one web page for phones and screen readers, filled in and saved "
                    "in the browser; epub: an e-book (overrides the profile's format).")
+@click.option("--program", "program_id", help="Follow this program (handouts program list).")
+@click.option("--week", type=click.IntRange(1, 26), help="Build this week of the program.")
 @password_options
 def build(profile: Path, output_dir: Path, workbook: str, no_record: bool, kernel: bool,
           timeout: int, discreet: bool, copies: str | None, edition: str | None,
-          format_: str | None,
+          format_: str | None, program_id: str | None, week: int | None,
           password_env: str | None, ask_password: bool) -> None:
     """Build one client's handout from a PROFILE (YAML) by running the workbook.
 
@@ -84,7 +87,7 @@ def build(profile: Path, output_dir: Path, workbook: str, no_record: bool, kerne
     built = build_packets(profile, output_dir, workbook, record=not no_record, kernel=kernel,
                           timeout=timeout, password=password, report=_note,
                           discreet=discreet, copies=copies, edition=edition,
-                          format=format_)
+                          format=format_, program=program_id, week=week)
     for pdf, _ in built:
         click.echo(pdf)
 
@@ -316,7 +319,8 @@ def progress(client_id: str, output_dir: Path, chart: Path | None) -> None:
 
     issued, rows, reflections = client_progress(output_dir, client_id)
     console = Console()
-    for title, columns, body in tables(issued, rows, reflections):
+    for title, columns, body in tables(issued, rows, reflections,
+                                       client_checkins(output_dir, client_id)):
         if not body:
             if title == "Days practised":
                 console.print("No filled handouts harvested yet.")
@@ -379,6 +383,9 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
     return 0
+
+
+cli.add_command(program)
 
 
 def run() -> None:
