@@ -213,6 +213,8 @@ def assemble(profile: Profile, library: Library, file: object | None = None) -> 
     profile, changes = route(profile, library)
     check_choices(profile, library, file)
     alone = individual_packets(profile, library) and profile.reader == "individual"
+    if alone:  # a safety packet for one reader: no program pages, and no gate holds it
+        program, week = None, None
     if discreet(profile, library):
         profile = profile.model_copy(update={
             "discreet": True, "practice_name": profile.discreet_name, "practice_logo": "",

@@ -87,6 +87,9 @@ def dropped_for_packets(profile: Profile, library: Library) -> list[str]:
     if profile.own_sections:
         lines.append("left out: your own sections — each partner's packet is for one "
                      "reader")
+    if profile.program:
+        lines.append("left out: the program week (its tracker, check-in and gate) — each "
+                     "partner's packet is a safety packet for one reader")
     if profile.since_last_time or profile.quote:
         lines.append("left out: the 'since last time' page — it shows both partners' "
                      "practice")
