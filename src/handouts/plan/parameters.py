@@ -21,6 +21,9 @@ WORKBOOK_FIELDS = {
     "practice": ("str", "", "Practice settings file (YAML). Empty: practice.yaml in this "
                             "folder, else the bundled fictional example."),
     "output_dir": ("str", "output", "Where PDFs go: <output_dir>/<client_id>/."),
+    "confirm_gate": ("bool", False, "True: record in the client's records that you "
+                                    "confirmed the gate that opens this program week "
+                                    "(as handouts program advance does), then build."),
 }
 _TYPES = {"str": "str", "bool": "bool", "list": "list", "dict": "dict"}
 

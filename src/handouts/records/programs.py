@@ -187,3 +187,14 @@ def checkin_rows(issued: list[dict], history: list[dict]) -> list[tuple[str, ...
         rows.append((label, str(partner), _dots(got.get("close")), _dots(got.get("ease")),
                      str(got.get("word", "")) or "–"))
     return rows
+
+
+def confirm_week(output_dir: str | Path, profile) -> str:
+    """Confirm the gate that opens *profile*'s program week (the Lab's and the form's
+    ``confirm_gate``); return one line saying what was recorded."""
+    library = load_library(profile.practice_library or None, "en")
+    program = library.programs.get(profile.program)
+    if program is None or profile.week not in program.gates():
+        return f"week {profile.week} of {profile.program} has no gate to confirm"
+    return advance(output_dir, profile.client_id, profile.program, profile.week,
+                   profile.practice_library or None)

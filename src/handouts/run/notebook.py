@@ -38,11 +38,12 @@ from handouts.plan.profile import PARAMETERS, PRACTICE_FIELDS, Profile
 from handouts.plan.reading import inherit_practice
 from handouts.plan.validation import validate
 from handouts.records.issue import write_guide, write_handout
+from handouts.records.programs import confirm_week
 from handouts.render.pdf import PASSWORD_ENV
 from handouts.render.preview import in_front_end
 
 _INJECTED_MARK = "# Parameters\n"  # papermill's injected cell starts so
-WORKBOOK_NAMES = ("practice", "output_dir")
+WORKBOOK_NAMES = ("practice", "output_dir", "confirm_gate")
 RUN_ALL = "run all cells (Run > Run All Cells)"
 
 
@@ -71,6 +72,7 @@ class Session:
     workbook: str
     history_mark: int
     planned: dict[int, list[Packet]] = field(default_factory=dict)
+    confirm_gate: bool = False
 
     def add_section(self, title: str, text: str, after: str = "end") -> None:
         """Add (or replace, by title) your own section; blank *text* removes it."""
@@ -100,6 +102,8 @@ class Session:
             raise BuildError(f"this handout was not assembled in this run; {RUN_ALL}",
                              field="handout")
         planned = self.planned[id(handout)]
+        if self.confirm_gate and handout.week is not None:
+            print(confirm_week(self.output_dir, self.profile))
         paths = []
         for packet in planned:
             pdf_path, _ = output_paths(self.output_dir, packet.profile, self.workbook)
@@ -235,6 +239,10 @@ def start(namespace: Mapping[str, Any], workbook: str = "connection",
                            "`handouts build FILE --password-env VAR`",
                            file="parameters", field="password")
     output_dir = values.pop("output_dir", "output")
+    confirm_gate = values.pop("confirm_gate", False)
+    if not isinstance(confirm_gate, bool):
+        raise ProfileError("must be True or False", file="parameters", field="confirm_gate",
+                           choices=("True", "False"))
     practice = values.pop("practice", "") or ""
     for name in PRACTICE_FIELDS:  # None: take the practice file's setting
         if values.get(name, "") is None:
@@ -260,7 +268,8 @@ def start(namespace: Mapping[str, Any], workbook: str = "connection",
                            "parameters")
     profile = validate(raw, file="parameters")
     library = load_library(profile.practice_library or None, profile.language)
-    session = Session(profile, library, str(output_dir), workbook, mark)
+    session = Session(profile, library, str(output_dir), workbook, mark,
+                      confirm_gate=confirm_gate)
     _CURRENT["session"] = session
     return session
 
