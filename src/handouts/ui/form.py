@@ -23,6 +23,7 @@ from handouts.core.files import atomic_write
 from handouts.errors import HandoutsError
 from handouts.plan.reading import inherit_practice
 from handouts.plan.validation import validate
+from handouts.records.programs import confirm_week
 from handouts.render.preview import in_front_end, preview
 from handouts.run.build import build_packets
 from handouts.ui.formfields import _LINE, KIND_OF_LIST, FormFields
@@ -103,9 +104,12 @@ class Form(FormFields):
         try:
             profile_path = self.save()
             notes: list[str] = []
+            if self.programs.confirm.value and self.programs.program.value:
+                notes.append(confirm_week(self.folder / "output", self._profile()))
             built = build_packets(profile_path, self.folder / "output",
                                   password=self.password.value, report=notes.append)
             self.pdf_path = built[0][0]
+            self.programs.confirm.value = False  # given for this build only
         except HandoutsError as exc:
             self.status.value = (f"<b style='color:#a01818;{_LINE}'>"
                                  f"{html.escape(str(exc))}</b>")

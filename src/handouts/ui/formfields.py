@@ -14,6 +14,7 @@ from handouts.core.resources import examples_dir
 from handouts.errors import HandoutsError
 from handouts.plan.reading import read_practice, read_yaml
 from handouts.records.progress import ProgressView
+from handouts.ui.formprogram import ProgramFields
 from handouts.ui.formvalues import ids_in, in_language, listed, ticked, with_language
 
 AUDIENCES = ("auto", "couple", "individual", "group")
@@ -22,19 +23,12 @@ FORMATS = (("PDF (print, or fill in on a tablet)", "pdf"),
            ("E-book (EPUB)", "epub"))
 KIND_OF_LIST = {name: kind for kind, name in LIST_OF_KIND.items()}
 _LINE = "font-size:15px;line-height:1.5"
-
-
-
-
-
 _PROMPTS = {"modules": "Pick an article…", "rituals": "Pick a ritual…",
             "scripts": "Pick a conversation script…"}
 # The handout's language: one edition, or two PDFs for a bilingual household.
 LANGUAGES = (("English", "en"), ("Español", "es"),
              ("Español and English (two PDFs)", "es+en"),
              ("English and Español (two PDFs)", "en+es"))
-
-
 
 
 class FormFields:
@@ -135,6 +129,7 @@ class FormFields:
                        self.large_print, self.fillable, self.cards, self.discreet,
                        self.copies, self.edition):
             widget.observe(self._changed, "value")
+        self.programs = ProgramFields(w, self.library, style, self._changed)
         self.problems_html = w.HTML(layout=full)
         self.build_button = w.Button(description="Build the handout", button_style="primary",
                                      icon="file-pdf", layout=w.Layout(width="240px",
@@ -166,7 +161,7 @@ class FormFields:
             w.HTML("<b>Partners</b> (names or initials, pronouns optional)"),
             self.partner_box, add_partner, self.note,
             w.HTML("<b>What to include</b>"), self.flags,
-            w.HBox([self.topics, self.topic_picker]),
+            w.HBox([self.topics, self.topic_picker]), self.programs.box,
             *(w.HBox([self.lists[name], self.pickers[name]]) for name in KIND_OF_LIST),
             w.HTML("<b>Your own sections</b>"), self.section_box, add_section,
             w.HTML("<b>Print</b>"), self.audience, self.language, self.paper, self.format,
@@ -270,6 +265,7 @@ class FormFields:
             self.edition.value = "therapist" if data.get("edition") == "therapist" \
                 else "client"
             self.password.value = ""  # never saved, so never carried over
+            self.programs.fill(data)
             self.partner_rows.clear()
             self._pronouns = {}
             for partner in data.get("partners") or [""]:
@@ -393,5 +389,6 @@ class FormFields:
             data["copies"] = "per-partner"
         if self.edition.value == "therapist":
             data["edition"] = "therapist"
+        self.programs.values(data)
         return data
 
