@@ -168,3 +168,33 @@ def test_two_advances_at_once_lose_nothing(tmp_path):
     recorded = rows(out / "walk-0034" / PROGRAM)
     assert sorted(r["opens_week"] for r in recorded) == [2, 4, 6]
     shutil.rmtree(out)
+
+
+def test_the_form_picks_a_program_week_and_confirms_its_gate(tmp_path):
+    pytest.importorskip("ipywidgets")
+    from handouts.ui.form import Form
+    from handouts.ui.lab import init_folder
+
+    folder = tmp_path / "practice"
+    init_folder(folder)
+    form = Form(folder)
+    form.client_id.value = "form-0033"
+    form.partner_rows[0][0].value = "Ines"
+    form.add_partner("Teo")
+    form.session_date.value = "2026-03-09"
+    form.programs.program.value = "mismatched-desire"
+    form.programs.week.value = 3
+    assert form.programs.confirm.layout.display != "none"  # week 3 has a gate
+    assert form.build() is None  # not confirmed: the status says what to confirm
+    assert "waits for the therapist to confirm that both partners have agreed" \
+        in form.status.value
+    form.programs.confirm.value = True
+    pdf = form.build()
+    assert pdf is not None and pdf.name == "2026-03-09-mismatched-desire-week-3.pdf"
+    assert "confirmed: week 3 of mismatched-desire" in form.status.value
+    assert form.programs.confirm.value is False  # given for one build, never saved
+    saved = (folder / "clients" / "form-0033.yaml").read_text()
+    assert "program: mismatched-desire" in saved and "week: 3" in saved
+    assert "confirm" not in saved
+    form.open(folder / "clients" / "form-0033.yaml")
+    assert (form.programs.program.value, form.programs.week.value) == ("mismatched-desire", 3)
