@@ -8,7 +8,6 @@ route them). A week may carry a gate: something the therapist confirms before th
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
@@ -99,9 +98,18 @@ def _field(loc: tuple) -> str:
     return out
 
 
-_CHOICES = {"extra_forbidden": ("id", "title", "summary", "weeks", "week", "focus", "modules",
-                                "rituals", "scripts", "topics", "gate", "before", "text",
-                                "en", "es")}
+def _model_at(loc: tuple) -> type[BaseModel]:
+    """Return the model whose keys the location *loc* (without its last part) names."""
+    model: type[BaseModel] = Program
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        annotation = model.model_fields[part].annotation if part in model.model_fields else None
+        for candidate in (Week, Gate, Words):
+            if candidate is annotation or candidate in getattr(annotation, "__args__", ()):
+                model = candidate
+                break
+    return model
 
 
 def parse_program(path: Path) -> Program:
@@ -123,11 +131,14 @@ def parse_program(path: Path) -> Program:
         program = Program.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
-        choices = _CHOICES.get(error["type"])
-        if error["type"] == "literal_error":
-            choices = re.findall(r"'([^']*)'", error["msg"])
-        raise LibraryError(error["msg"].replace("\n", " "), file=path,
-                           field=_field(error["loc"]), choices=choices) from None
+        loc, message, choices = error["loc"], error["msg"].replace("\n", " "), None
+        if error["type"] == "extra_forbidden":  # name the key, never quote its value
+            message = f"unknown key {str(loc[-1])[:40]!r}"
+            loc, choices = loc[:-1], list(_model_at(loc[:-1]).model_fields)
+        elif error["type"] == "missing":
+            message = "is missing"
+        raise LibraryError(message, file=path, field=_field(loc) or "top level",
+                           choices=choices) from None
     numbers = [w.week for w in program.weeks]
     if numbers != list(range(1, len(numbers) + 1)):
         raise LibraryError("weeks must be numbered 1, 2, 3, ... in order", file=path,
