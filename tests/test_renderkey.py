@@ -103,6 +103,13 @@ def _changes(profile: Profile, tmp_path) -> dict[str, tuple[object, str | None, 
                                   "text": "any hour"},)},
                          first_line.label, "Harbor Night Line"),
         "practice_library": (str(practice_library), old_title, "The Weather Between Us"),
+        # A program week: its pages come in, with the week's title and a check-in.
+        "program": ("sensate-focus", None, "Getting ready", {"week": 1}),
+        "week": (1, None, "Weekly check-in", {"program": "sensate-focus"}),
+        # Reminders are a file beside the PDF: the key still tells the two builds apart.
+        "calendar": (True, None, None),
+        "calendar_time": ("07:30", None, None),
+        "calendar_details": (True, None, None),
     }
 
 

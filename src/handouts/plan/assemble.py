@@ -192,7 +192,8 @@ def check_choices(profile: Profile, library: Library, file: object | None = None
             found.append(ProfileError(f"cannot place a section after {own.after!r}",
                                       file=file, field=f"own_sections[{index}].after",
                                       choices=anchors))
-    if not profile.modules and not profile.rituals and not profile.scripts:
+    unknown_week = bool(profile.program) and program_week(profile, library) is None
+    if not (profile.modules or profile.rituals or profile.scripts or unknown_week):
         found.append(ProfileError("choose at least one module, ritual or script", file=file,
                                   field="modules", choices=library.ids("article")))
     _raise_all(found)

@@ -203,8 +203,8 @@ class Profile(BaseModel):
             raise ValueError(f"partner_copy must be a partner's number (1 to "
                              f"{len(self.partners)})")
         if bool(self.program) != bool(self.week):
-            raise ValueError("program and week go together: give both (week 1, 2, ...) "
-                             "or neither")
+            raise ValueError("program and week go together: give both (program: an id "
+                             "from handouts program list, week: 1, 2, ...) or neither")
         names = {p.name for p in self.partners}
         for ritual, who in self.participants.items():
             unknown = [n for n in who if n not in names]
