@@ -198,3 +198,30 @@ def test_the_form_picks_a_program_week_and_confirms_its_gate(tmp_path):
     assert "confirm" not in saved
     form.open(folder / "clients" / "form-0033.yaml")
     assert (form.programs.program.value, form.programs.week.value) == ("mismatched-desire", 3)
+
+
+def test_papermill_builds_a_program_week_once_its_gate_is_confirmed(client_dir, tmp_path):
+    import subprocess
+    import sys
+
+    from handouts.core.resources import workbook_path
+
+    papermill = str(Path(sys.executable).with_name("papermill"))
+    profile = write_profile(client_dir / "clients", COUPLE.replace("walk-0033", "pm-0033")
+                            .replace("practice: ../practice.yaml\n", ""))
+    out = tmp_path / "out"
+
+    def run(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([papermill, str(workbook_path("connection")), "run.ipynb",
+                               "--no-progress-bar", "-f", str(profile), "-p", "week", "2",
+                               "-p", "output_dir", str(out), *extra], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=300, check=False)
+
+    waiting = run()
+    assert waiting.returncode != 0
+    assert "week 2 of sensate-focus waits for the therapist to confirm" in waiting.stderr
+    assert not list(out.rglob("*.pdf"))
+    built = run("-p", "confirm_gate", "True")
+    assert built.returncode == 0, built.stderr[-2000:]
+    assert [p.name for p in out.rglob("*.pdf")] == ["2026-03-02-sensate-focus-week-2.pdf"]
+    assert [r["opens_week"] for r in rows(out / "pm-0033" / PROGRAM)] == [2]
