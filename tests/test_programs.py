@@ -4,6 +4,7 @@ weekly check-in in `handouts progress`, calendar reminders, and broken program f
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -225,3 +226,32 @@ def test_papermill_builds_a_program_week_once_its_gate_is_confirmed(client_dir, 
     assert built.returncode == 0, built.stderr[-2000:]
     assert [p.name for p in out.rglob("*.pdf")] == ["2026-03-02-sensate-focus-week-2.pdf"]
     assert [r["opens_week"] for r in rows(out / "pm-0033" / PROGRAM)] == [2]
+
+
+def test_a_program_week_as_a_web_page_has_the_check_in_and_is_harvested(
+        client_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    profile = write_profile(client_dir / "clients", COUPLE.replace("walk-0033", "web-0033"))
+    assert main(["build", str(profile), "-o", str(out), "--format", "html"]) == 0
+    page = Path(capsys.readouterr().out.strip())
+    assert page.name == "2026-03-02-sensate-focus-week-1.html"
+    html = page.read_text(encoding="utf-8")
+    assert "Week 1 of 7" in html and "Weekly check-in" in html
+    names = set(re.findall(r'<input type="(?:checkbox|text)"[^>]*name="(checkin\.[^"]+)"', html))
+    assert names == {f"checkin.p{k}.{q}-{n}" for k in (1, 2) for q in ("close", "ease")
+                     for n in range(1, 6)} | {"checkin.p1.word", "checkin.p2.word"}
+    assert 'for="checkin.p1.word"' in html  # each field has a label a screen reader reads
+    assert page.with_suffix(".ics").is_file()
+
+    handout = re.search(r'data-handout="([0-9a-f]{20})"', html)[1]
+    saved = tmp_path / "answers.json"
+    saved.write_text(json.dumps({
+        "format": "handouts-answers", "version": 1, "form_schema": "2", "handout": handout,
+        "fields": {"checkin.p1.close-2": True, "checkin.p1.word": "tired",
+                   "checkin.p2.ease-5": True, "six-second-kiss.p2.day-3": True}}))
+    assert main(["harvest", str(saved), "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["progress", "web-0033", "-o", str(out)]) == 0
+    shown = capsys.readouterr().out
+    assert "Weekly check-in" in shown and "tired" in shown
+    assert "●●○○○ 2" in shown and "●●●●● 5" in shown

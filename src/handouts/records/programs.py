@@ -43,9 +43,15 @@ def confirmed(folder: Path, program_id: str) -> set[int]:
             if r.get("program") == program_id and isinstance(r.get("opens_week"), int)}
 
 
-def advance_command(client_id: str, output_dir: Path | str) -> str:
-    """Return the command that confirms a client's pending gate."""
-    return f"handouts program advance {client_id} -o {output_dir}"
+def advance_command(client_id: str, output_dir: Path | str, program_id: str,
+                    week: int) -> str:
+    """Return the command that confirms the gate opening *week* of a client's program.
+
+    It names the program and the week: it works before any week of the program was
+    built, and confirms exactly the gate the line that shows it describes.
+    """
+    return (f"handouts program advance {client_id} -o {output_dir} --program {program_id} "
+            f"--week {week}")
 
 
 def check_gate(handout, folder: Path, output_dir: Path | str | None = None) -> None:
@@ -60,9 +66,7 @@ def check_gate(handout, folder: Path, output_dir: Path | str | None = None) -> N
         return
     number, gate = pending[0]  # a later week waits for every gate before it, too
     client = handout.profile.client_id
-    command = advance_command(client, output_dir or folder.parent)
-    if number != week.week:
-        command += f" --week {number}"
+    command = advance_command(client, output_dir or folder.parent, program.id, number)
     raise BuildError(
         f"week {number} of {program.id} waits for the therapist to confirm that "
         f"{gate.text.en}; confirm it with `{command}`", file=f"client {client}",
