@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pypdf
 import pytest
@@ -162,3 +163,72 @@ def test_a_guide_asked_for_as_a_web_page_stops_in_one_line_and_writes_nothing(
     assert code == 1 and len(errors) == 1
     assert "format" in errors[0] and "PDF only" in errors[0] and "valid: pdf" in errors[0]
     assert not out.exists() or not any(out.rglob("*.html"))
+
+
+PROGRAM_COUPLE = """\
+practice: ../practice.yaml
+client_id: guide-0034
+partners:
+  - name: Noor
+  - name: Ezra
+session_date: 2026-04-06
+program: sensate-focus
+week: 2
+"""
+
+
+def test_a_program_weeks_guide_says_the_week_its_gate_and_what_comes_next(
+        client_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    profile = write_profile(client_dir / "clients", PROGRAM_COUPLE)
+    folder = out / "guide-0034"
+    guide = folder / "2026-04-06-sensate-focus-week-2-therapist-guide.pdf"
+
+    # the client's week 2 waits for its gate; the guide still builds and says what for
+    assert main(["build", str(profile), "-o", str(out)]) == 1
+    assert "waits for the therapist to confirm" in capsys.readouterr().err
+    assert main(["build", str(profile), "-o", str(out), "--edition", "therapist"]) == 0
+    assert capsys.readouterr().out.split() == [str(guide)]
+    text = normalise(pdf_text(guide))
+    assert "Program: Sensate focus, stage by stage (sensate-focus)" in text
+    assert "Week 2 of 7: Stage 1: taking turns" in text
+    assert ("Waiting. Week 2 waits for you to confirm that the couple has agreed a pause "
+            "word and a stop word, and any pain has been checked medically.") in text
+    command = ["program", "advance", "guide-0034", "-o", str(out), "--program",
+               "sensate-focus", "--week", "2"]  # the command the guide gives, word by word
+    assert _squash(f"handouts {' '.join(command)}") in _squash(text)
+    this_week = text[text.index("This week's practices"):text.index("What comes next week")]
+    assert "Sensate focus, one step at a time (Practice, sensate-focus-steps)" in this_week
+    assert "When closeness suddenly feels wrong (Conversation script" in this_week
+    upcoming = text[text.index("What comes next week"):text.index("Concerns noted")]
+    assert "Week 3 of 7: Stage 1, a second week" in upcoming
+    assert "Small moments of welcome touch (Practice, gentle-touch-moments)" in upcoming
+    assert "No gate: it can be built when you judge the time is right." in upcoming
+
+    # confirmed: the guide says when, the client's week 2 builds, and holds none of it
+    assert main(command) == 0  # nothing of the program built yet: it works all the same
+    assert capsys.readouterr().out.startswith("confirmed: week 2 of sensate-focus")
+    day = json.loads((folder / "program.jsonl").read_text(encoding="utf-8"))["confirmed_on"]
+    assert main(["build", str(profile), "-o", str(out), "--edition", "therapist"]) == 0
+    capsys.readouterr()
+    text = normalise(pdf_text(guide))
+    assert f"Passed. Week 2 opened on {day}, when you confirmed that the couple" in text
+    assert "Waiting." not in text and "program advance" not in text
+    assert main(["build", str(profile), "-o", str(out)]) == 0
+    handout = Path(capsys.readouterr().out.strip())
+    client_text = normalise(pdf_text(handout))
+    assert "WEEK 2 OF 7" in client_text.upper() and "Weekly check-in" in client_text
+    for guide_only in ("Passed.", "What comes next week", "This week's practices",
+                       "confirmed that", "Therapist's guide"):
+        assert guide_only not in client_text
+
+    # week 3: the gate before week 4 is what comes next, and still waits
+    profile.write_text(PROGRAM_COUPLE.replace("week: 2", "week: 3"))
+    assert main(["build", str(profile), "-o", str(out), "--edition", "therapist"]) == 0
+    capsys.readouterr()
+    text = normalise(pdf_text(folder / "2026-04-06-sensate-focus-week-3-therapist-guide.pdf"))
+    assert "Week 3 of 7: Stage 1, a second week" in text
+    assert f"Passed. Week 2 opened on {day}" in text  # week 3 needs week 2's gate too
+    upcoming = text[text.index("What comes next week"):text.index("Concerns noted")]
+    assert "Week 4 of 7: Stage 2" in upcoming
+    assert "Before it can be built, you confirm that stage 1 is done" in upcoming

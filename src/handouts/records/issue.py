@@ -4,6 +4,7 @@ then record it as issued; or write the therapist's guide to it, which is never i
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from handouts.core.files import atomic_write
@@ -11,7 +12,12 @@ from handouts.errors import BuildError, RenderError
 from handouts.plan.guide import Guide
 from handouts.plan.renderkey import render_key
 from handouts.records.harvest import record_issued
-from handouts.records.programs import check_gate, weeks_so_far
+from handouts.records.programs import (
+    advance_command,
+    check_gate,
+    confirmations,
+    weeks_so_far,
+)
 from handouts.records.progress import since_last_time
 from handouts.render.calendar import calendar_bytes
 from handouts.render.html import render_guide, render_html
@@ -79,12 +85,22 @@ def write_guide(guide: Guide, path: str | Path) -> Path:
 
     It is the therapist's, never the client's: no form fields even when the profile is
     fillable, no handouts id in its keywords (``handouts harvest`` refuses it), and it
-    is not recorded as issued to the client.
+    is not recorded as issued to the client. A program week's gates are read from the
+    client's records beside *path*: the guide says which are confirmed and which wait,
+    and a gate that waits never stops it (the therapist reads it to decide).
     """
     profile = guide.profile
+    gates = None
+    if guide.program is not None:  # a program week: its gates as the client's records say
+        folder = Path(path).parent
+        gates = confirmations(folder, guide.program.id)
+        waiting = next((g for g in guide.program.gates if g.opens_week not in gates), None)
+        command = advance_command(profile.client_id, folder.parent, guide.program.id,
+                                  waiting.opens_week) if waiting else ""
+        guide = replace(guide, program=guide.program.with_records(gates, command))
     return write_pdf(
         render_guide(guide), path, fillable=False,
         extra_files=[profile.practice_logo] if profile.practice_logo else [],
         source_date=profile.session_date, password=password_for(profile),
-        key=render_key(profile, "guide"),
+        key=render_key(profile, "guide", gates),
     )

@@ -37,10 +37,16 @@ class TrackedWeek:
     checkins: tuple[int, ...]  # the partners (1-based) whose check-in came back
 
 
+def confirmations(folder: Path, program_id: str) -> dict[int, str]:
+    """Return week -> the date the therapist confirmed the gate that opens it."""
+    return {int(r["opens_week"]): str(r.get("confirmed_on", ""))
+            for r in read_jsonl(folder / PROGRAM, BuildError)
+            if r.get("program") == program_id and isinstance(r.get("opens_week"), int)}
+
+
 def confirmed(folder: Path, program_id: str) -> set[int]:
     """Return the weeks of *program_id* whose gate the therapist has confirmed."""
-    return {int(r["opens_week"]) for r in read_jsonl(folder / PROGRAM, BuildError)
-            if r.get("program") == program_id and isinstance(r.get("opens_week"), int)}
+    return set(confirmations(folder, program_id))
 
 
 def advance_command(client_id: str, output_dir: Path | str, program_id: str,

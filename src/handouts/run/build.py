@@ -121,7 +121,8 @@ def build_packets(
     except OSError as exc:
         raise cannot_write(paths[0][0].parent, exc, where) from None
     for packet, (pdf_path, _) in zip(planned, paths, strict=True):
-        check_gate(packet.handout, pdf_path.parent, output_dir)  # before any work
+        if not packet.client:  # the therapist's guide says what a gate waits for
+            check_gate(packet.handout, pdf_path.parent, output_dir)  # before any work
     for edition, (pdf_path, record_path) in zip(editions, paths, strict=True):
         job = Job(0, edition, edition.client_id, "", pdf_path, record_path)
         if kernel:
